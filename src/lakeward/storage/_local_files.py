@@ -1,0 +1,231 @@
+"""File side of the local backend: staging, content-addressed blobs, the hardlink view.
+
+::
+
+    <root>/blobs/sha256/ab/cdef…   read-only (0444) version bodies, named by SHA-256
+    <root>/buckets/<bucket>/<key>  hardlink of the current version's blob (readers only)
+    <root>/tmp/                    staging files and view intents
+
+A body is streamed to ``tmp/`` while hashed, fsynced, then linked into ``blobs/``. The
+view is only ever changed by linking a blob to a temporary name and renaming it into
+place, so a reader sees the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import io
+import json
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from lakeward.errors import InvalidRequest, LakeError, StorageFull
+from lakeward.layout import view_parts
+
+CHUNK = 1 << 20
+BLOB_MODE = 0o444
+
+
+@dataclass(frozen=True)
+class StagedBody:
+    """A body written to ``tmp/``, hashed and fsynced, not yet part of the lake."""
+
+    path: Path
+    sha256: str
+    md5: str
+    size: int
+
+
+class LakeFiles:
+    """Paths and file operations under one lake root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.blobs = root / "blobs" / "sha256"
+        self.view = root / "buckets"
+        self.tmp = root / "tmp"
+        for folder in (self.blobs, self.view, self.tmp):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    # -- staging ------------------------------------------------------------------------
+    def stage(self, data: bytes | Path | IO[bytes]) -> StagedBody:
+        """Stream ``data`` into a fresh staging file while hashing it; fsync it.
+
+        Raises:
+            StorageFull: The disk filled up (the staging file is removed).
+            InvalidRequest: A local source file cannot be read.
+        """
+        path = self.tmp / f"stage-{os.getpid()}-{uuid.uuid4().hex}"
+        try:
+            with _open_source(data) as source, path.open("xb") as out:
+                sha, md5, size = _copy_hashing(source, out)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            raise _translate_os_error(exc, data) from exc
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        path.chmod(BLOB_MODE)
+        return StagedBody(path=path, sha256=sha, md5=md5, size=size)
+
+    def blob_path(self, sha256: str) -> Path:
+        """Return where the blob with this SHA-256 lives."""
+        return self.blobs / sha256[:2] / sha256[2:]
+
+    def commit_blob(self, staged: StagedBody) -> Path:
+        """Link a staged body into ``blobs/`` (a no-op when that content is stored already)."""
+        target = self.blob_path(staged.sha256)
+        if target.exists():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(staged.path, target)
+        except FileExistsError:
+            return target
+        except OSError as exc:
+            raise _translate_os_error(exc, None) from exc
+        _fsync_dir(target.parent)
+        return target
+
+    # -- view ---------------------------------------------------------------------------
+    def view_path(self, bucket: str, key: str) -> Path | None:
+        """Return the view path of a key, or ``None`` when the key cannot be a path."""
+        parts = view_parts(key)
+        if parts is None:
+            return None
+        return self.view.joinpath(bucket, *parts)
+
+    def link_view(self, bucket: str, key: str, sha256: str) -> bool:
+        """Point the view file of ``key`` at a blob; return False if the key can't be shown."""
+        path = self.view_path(bucket, key)
+        if path is None:
+            return False
+        temp = self.tmp / f"view-{uuid.uuid4().hex}"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.link(self.blob_path(sha256), temp)
+            temp.replace(path)
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+            temp.unlink(missing_ok=True)
+            return False  # a file/folder clash: the key stays API-only
+        except OSError as exc:
+            temp.unlink(missing_ok=True)
+            raise _translate_os_error(exc, None) from exc
+        return True
+
+    def unlink_view(self, bucket: str, key: str) -> None:
+        """Remove the view file of ``key`` and any folders that became empty."""
+        path = self.view_path(bucket, key)
+        if path is None:
+            return
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            if path.is_file():
+                path.unlink()
+        self._prune_empty(path.parent, self.view / bucket)
+
+    def _prune_empty(self, folder: Path, stop: Path) -> None:
+        while folder != stop and stop in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            folder = folder.parent
+
+    # -- intents: which view entries a crashed writer may have left half-done -------------
+    def write_intent(self, entries: Iterable[tuple[str, str]]) -> Path:
+        """Record the (bucket, key) view entries about to change."""
+        path = self.tmp / f"intent-{uuid.uuid4().hex}.json"
+        path.write_text(json.dumps([list(e) for e in entries]), encoding="utf-8")
+        return path
+
+    def pending_intents(self) -> list[Path]:
+        """Return intent files left behind (by crashed or still-running writers)."""
+        return sorted(self.tmp.glob("intent-*.json"))
+
+    @staticmethod
+    def read_intent(path: Path) -> list[tuple[str, str]]:
+        """Read the entries of one intent file (empty if it is unreadable)."""
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [(str(b), str(k)) for b, k in raw]
+
+    def stale_staging_files(self) -> list[Path]:
+        """Return staging files whose writing process is gone."""
+        stale = []
+        for path in self.tmp.glob("stage-*"):
+            pid = path.name.split("-")[1]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                stale.append(path)
+        for path in self.tmp.glob("view-*"):
+            stale.append(path)
+        return stale
+
+
+def _open_source(data: bytes | Path | IO[bytes]) -> contextlib.AbstractContextManager[IO[bytes]]:
+    if isinstance(data, bytes | bytearray | memoryview):
+        return io.BytesIO(bytes(data))
+    if isinstance(data, Path):
+        if data.is_dir():
+            raise InvalidRequest(f"{data} is a directory: put takes a file (use recursive copy)")
+        return data.open("rb")
+    return contextlib.nullcontext(data)
+
+
+def _copy_hashing(source: IO[bytes], out: IO[bytes]) -> tuple[str, str, int]:
+    sha = hashlib.sha256()
+    md5 = hashlib.md5(usedforsecurity=False)
+    size = 0
+    while chunk := source.read(CHUNK):
+        sha.update(chunk)
+        md5.update(chunk)
+        out.write(chunk)
+        size += len(chunk)
+    return sha.hexdigest(), md5.hexdigest(), size
+
+
+def hash_file(path: Path) -> str:
+    """Return the hex SHA-256 of a file, read in 1 MiB chunks."""
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _translate_os_error(exc: OSError, source: object) -> LakeError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageFull(
+            "the disk under the lake root is full: free space, then run the same command "
+            "again (nothing was written)"
+        )
+    if isinstance(source, Path):
+        return InvalidRequest(f"cannot read {source}: {exc.strerror or exc}")
+    return LakeError(f"file error in the lake root: {exc}")
