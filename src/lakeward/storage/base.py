@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
-from lakeward.errors import ChecksumMismatch
+from lakeward.errors import ChecksumMismatch, NotSupported
 
 __all__ = [
     "ARCHIVED_CLASSES",
@@ -151,8 +151,8 @@ class DeleteResult:
 class ObjectBody:
     """A readable object body that verifies its SHA-256 when read to the end.
 
-    Use it as a context manager, or call :meth:`close`. ``read()`` with no size reads
-    everything; reading to EOF raises :class:`ChecksumMismatch` if the bytes differ from
+    Use it as a context manager, or call :meth:`close` (reading to the end closes it
+    too). ``read()`` with no size reads everything; reading to EOF raises :class:`ChecksumMismatch` if the bytes differ from
     ``info.sha256``.
     """
 
@@ -161,11 +161,19 @@ class ObjectBody:
         self._stream = stream
         self._hash = hashlib.sha256() if verify and info.sha256 else None
         self._seen = 0
+        self._closed = False
 
     def read(self, size: int = -1) -> bytes:
-        """Read up to ``size`` bytes (all when negative)."""
+        """Read up to ``size`` bytes (all when negative); the stream closes itself at EOF."""
+        if self._closed:
+            return b""
         chunk = self._stream.read() if size < 0 else self._stream.read(size)
-        self._account(chunk, at_eof=size < 0 or not chunk)
+        at_eof = size < 0 or not chunk
+        try:
+            self._account(chunk, at_eof=at_eof)
+        finally:
+            if at_eof:
+                self.close()
         return chunk
 
     def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
@@ -194,6 +202,7 @@ class ObjectBody:
 
     def close(self) -> None:
         """Release the underlying stream."""
+        self._closed = True
         self._stream.close()
 
     def __enter__(self) -> Self:
@@ -427,6 +436,19 @@ class ObjectStore(abc.ABC):
         version_id: str | None = None,
     ) -> None:
         """Request a temporary readable copy of an archived version."""
+
+    def doctor(
+        self, *, repair: bool = False, gc: bool = False, progress: Any = None
+    ) -> Any:
+        """Check the backend's own files against its metadata (local backend only).
+
+        Raises:
+            NotSupported: The backend keeps its own integrity (S3).
+        """
+        raise NotSupported(
+            f"doctor checks the files of a local lake; the {self.scheme} backend keeps its "
+            "own integrity (use `lakeward audit` for governance checks)"
+        )
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release connections and files."""

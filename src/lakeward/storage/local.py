@@ -8,13 +8,15 @@ and repaired from SQLite whenever a lake is opened after a crash.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lakeward.errors import (
     BucketAlreadyExists,
@@ -60,7 +62,18 @@ from lakeward.storage.base import (
     VersionPage,
 )
 
+if TYPE_CHECKING:
+    from lakeward.storage.local_doctor import DoctorReport
+
 Clock = Callable[[], datetime]
+
+_FAILPOINT = os.environ.get("LAKEWARD_FAILPOINT")
+
+
+def failpoint(name: str) -> None:
+    """Kill this process with SIGKILL at a named point (crash tests set LAKEWARD_FAILPOINT)."""
+    if _FAILPOINT == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _utcnow() -> datetime:
@@ -95,6 +108,14 @@ class LocalObjectStore(ObjectStore):
     def close(self) -> None:
         """Close the SQLite connections."""
         self.db.close()
+
+    def doctor(
+        self, *, repair: bool = False, gc: bool = False, progress: Any = None
+    ) -> DoctorReport:
+        """Check blobs, view and database; see :mod:`lakeward.storage.local_doctor`."""
+        from lakeward.storage.local_doctor import doctor
+
+        return doctor(self, repair=repair, gc=gc, progress=progress)
 
     # -- recovery ------------------------------------------------------------------------
     def recover(self) -> int:
@@ -219,14 +240,18 @@ class LocalObjectStore(ObjectStore):
                     f"{checksum_sha256} was declared: nothing was written; send the file again"
                 )
             fields.update(sha256=staged.sha256, etag=staged.md5, size=staged.size)
+            failpoint("put:staged")
             with self._writing() as conn:
                 require_bucket(conn, bucket)
                 self.files.commit_blob(staged)
+                failpoint("put:blob")
                 if if_none_match:
                     require_absent(conn, bucket, key)
                 fields.update(self._lock_fields(conn, bucket, retention, legal_hold))
                 row = self._insert_version(conn, bucket, key, fields, "ObjectCreated:Put")
                 self._apply_view(conn, bucket, key)
+                failpoint("put:view")
+            failpoint("put:committed")
         finally:
             staged.path.unlink(missing_ok=True)
         return info_from_row(bucket, row)

@@ -1,0 +1,1 @@
+"""The lakeward command line (typer): thin over the library."""

@@ -1,0 +1,787 @@
+"""The pydantic models of ``lakeward.yaml`` and the rules that concern one section alone.
+
+The models hold the structure (types, allowed keys, defaults) and the lookups the rest of
+lakeward uses (``LakeConfig.physical_bucket`` …). The rules here cover guardrails, lifecycle
+rules and a dataset's own fields; rules relating sections to each other live in
+:mod:`lakeward.config`. Load a configuration with :func:`lakeward.config.load_config` (or
+``config_from_dict``), not ``LakeConfig.model_validate``: the loader also runs every rule and
+points each problem at its line in the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    ValidationInfo,
+    field_validator,
+)
+
+from lakeward.errors import ConfigError
+
+__all__ = [
+    "TIME_PARTITIONS",
+    "AccessLogging",
+    "AwsBackend",
+    "Backend",
+    "BucketConfig",
+    "Column",
+    "DatasetConfig",
+    "Encryption",
+    "Guardrails",
+    "GuardrailsOverride",
+    "LakeConfig",
+    "LakeSection",
+    "LifecycleRule",
+    "LocalBackend",
+    "ObjectLock",
+    "Problem",
+    "Transition",
+    "dataset_problems",
+    "lifecycle_problems",
+    "suggest",
+    "tag_problems",
+]
+
+
+TIME_PARTITIONS = ("ingest_date", "year", "month", "day", "hour")
+"""Partition names lakeward fills from the ingest time; they need no declared column."""
+DEFAULT_ROOT = Path(".lake")
+_SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?$")
+
+
+def suggest(word: str, options: Iterable[str]) -> str:
+    """Return ``"; did you mean 'x'?"`` for the option closest to ``word``, or ``""``.
+
+    Args:
+        word: What the user wrote.
+        options: The accepted spellings.
+
+    Returns:
+        A suffix to append to an error message (empty when nothing is close).
+
+    >>> suggest("zonez", ["zones", "tags"])
+    "; did you mean 'zones'?"
+    """
+    by_lower = {option.lower(): option for option in options}
+    match = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean {by_lower[match[0]]!r}?" if match else ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in the configuration, at a yaml path like ``buckets.lake.zones[0]``."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+def _slug(value: str) -> str:
+    if not _SLUG_RE.fullmatch(value):
+        raise ValueError(
+            f"{value!r} must be 1-30 lowercase letters, digits or '-', starting and ending "
+            "with a letter or digit (it becomes part of every bucket name)"
+        )
+    return value
+
+
+def _tag_values(value: Any) -> Any:
+    # YAML reads `Enabled: true` as a bool; a tag value is always text.
+    if isinstance(value, Mapping):
+        return {k: str(v).lower() if isinstance(v, bool) else v for k, v in value.items()}
+    return value
+
+
+def _http_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{value!r} is not an http(s) URL: write it like https://s3.example.com")
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_slug)]
+Tags = Annotated[dict[str, str], BeforeValidator(_tag_values)]
+
+
+def resolve_path(value: Path, base_dir: Path | None) -> Path:
+    """Expand ``~`` and make ``value`` absolute against ``base_dir`` (cwd when None).
+
+    Args:
+        value: The path as written.
+        base_dir: The directory relative paths are relative to.
+
+    Returns:
+        An absolute, normalized path.
+    """
+    path = value.expanduser()
+    if not path.is_absolute():
+        path = (base_dir or Path.cwd()) / path
+    return path.resolve()
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
+
+
+class LakeSection(_Model):
+    """The ``lake:`` section: the project's identity, used in every physical name."""
+
+    name: Slug = "lake"
+    environment: Slug = "dev"
+    team: str | None = None
+    tags: Tags = Field(default_factory=dict)
+
+
+class LocalBackend(_Model):
+    """The embedded local backend: files and SQLite under ``root``."""
+
+    type: Literal["local"] = "local"
+    root: Path = Field(default=DEFAULT_ROOT, validate_default=True)
+
+    @field_validator("root")
+    @classmethod
+    def _resolve_root(cls, value: Path, info: ValidationInfo) -> Path:
+        base = (info.context or {}).get("base_dir")
+        return resolve_path(value, Path(base) if base else None)
+
+    def store_uri(self) -> str:
+        """Return the object store URI, ``local://<absolute root>``."""
+        return f"local://{self.root.as_posix()}"
+
+    def store_options(self) -> dict[str, Any]:
+        """Return the options for the object store loader (none for local)."""
+        return {}
+
+
+class AwsBackend(_Model):
+    """The AWS backend: S3, SQS, Glue and Athena through boto3."""
+
+    type: Literal["aws"] = "aws"
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: Annotated[str | None, AfterValidator(_http_url)] = None
+
+    def store_uri(self) -> str:
+        """Return the object store URI, ``s3://``."""
+        return "s3://"
+
+    def store_options(self) -> dict[str, Any]:
+        """Return ``region``/``profile``/``endpoint_url`` for the S3 store (only those set)."""
+        options = {"region": self.region, "profile": self.profile}
+        options["endpoint_url"] = self.endpoint_url
+        return {key: value for key, value in options.items() if value is not None}
+
+
+def _backend_tag(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return str(value.get("type", "local"))
+    return str(getattr(value, "type", "local"))
+
+
+def _local_default() -> Any:
+    # A mapping, not a model, so the default root is resolved with the loader's context.
+    return {"type": "local"}
+
+
+Backend = Annotated[
+    Annotated[LocalBackend, Tag("local")] | Annotated[AwsBackend, Tag("aws")],
+    Discriminator(_backend_tag),
+]
+"""Either backend, chosen by ``type`` (``local`` when omitted)."""
+
+
+class Encryption(_Model):
+    """Default server-side encryption of a bucket."""
+
+    type: Literal["SSE-S3", "SSE-KMS"] = "SSE-S3"
+    kms_key_id: str | None = None
+
+
+class ObjectLock(_Model):
+    """Object lock (WORM) and its default retention."""
+
+    enabled: bool = False
+    mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
+    days: int | None = None
+    years: int | None = None
+
+
+class AccessLogging(_Model):
+    """Server access logging into another (logical) bucket of the lake."""
+
+    enabled: bool = False
+    target_bucket: str = "logs"
+    prefix: str = "s3-access/"
+
+
+class Guardrails(_Model):
+    """The security settings every bucket gets unless it overrides them."""
+
+    encryption: Encryption = Field(default_factory=Encryption)
+    versioning: bool = True
+    object_lock: ObjectLock = Field(default_factory=ObjectLock)
+    block_public_access: bool = True
+    https_only: bool = True
+    access_logging: AccessLogging = Field(default_factory=AccessLogging)
+
+
+class GuardrailsOverride(_Model):
+    """A bucket's partial override of the top-level guardrails (deep-merged)."""
+
+    encryption: Encryption | None = None
+    versioning: bool | None = None
+    object_lock: ObjectLock | None = None
+    block_public_access: bool | None = None
+    https_only: bool | None = None
+    access_logging: AccessLogging | None = None
+
+    def apply(self, base: Guardrails) -> Guardrails:
+        """Return ``base`` with the keys this override sets replaced.
+
+        Args:
+            base: The top-level guardrails.
+
+        Returns:
+            The effective guardrails of the bucket.
+        """
+        merged = _deep_merge(base.model_dump(), self.model_dump(exclude_unset=True))
+        return Guardrails.model_validate(merged)
+
+
+def _deep_merge(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        elif value is not None or not isinstance(out.get(key), dict):
+            out[key] = value
+    return out
+
+
+class Transition(_Model):
+    """A lifecycle transition to a colder storage class after ``days``."""
+
+    days: int
+    storage_class: str
+
+
+class LifecycleRule(_Model):
+    """One S3 lifecycle rule; ``zone: raw`` is shorthand for ``prefix: raw/``."""
+
+    id: str
+    prefix: str | None = None
+    zone: str | None = None
+    tags: Tags = Field(default_factory=dict)
+    object_size_greater_than: int | None = None
+    object_size_less_than: int | None = None
+    transitions: list[Transition] = Field(default_factory=list)
+    expiration_days: int | None = None
+    noncurrent_transitions: list[Transition] = Field(default_factory=list)
+    noncurrent_expiration_days: int | None = None
+    abort_incomplete_multipart_days: int | None = None
+    enabled: bool = True
+
+    @property
+    def filter_prefix(self) -> str:
+        """The key prefix the rule applies to (``""`` for the whole bucket)."""
+        if self.zone:
+            return f"{self.zone}/"
+        return self.prefix or ""
+
+
+class BucketConfig(_Model):
+    """One bucket of the lake; each of its zones is a top-level key prefix."""
+
+    name: str | None = None
+    zones: list[str] = Field(default_factory=list)
+    guardrails: GuardrailsOverride = Field(default_factory=GuardrailsOverride)
+    tags: Tags = Field(default_factory=dict)
+    lifecycle: list[LifecycleRule] = Field(default_factory=list)
+
+
+class Column(_Model):
+    """One declared column of a dataset."""
+
+    name: str
+    type: str = "string"
+    pii: bool = False
+    description: str = ""
+
+
+Format = Literal["csv", "json", "ndjson", "parquet", "avro", "orc", "text", "binary"]
+Compression = Literal["gzip", "bz2", "zstd", "snappy"]
+Classification = Literal["public", "internal", "confidential", "restricted"]
+
+
+class DatasetConfig(_Model):
+    """A dataset: where its files land, what they hold and who answers for them."""
+
+    bucket: str | None = None
+    zone: str = "raw"
+    domain: str
+    source: str
+    format: Format = "csv"
+    compression: Compression | None = None
+    partition_by: list[str] = Field(default_factory=list)
+    columns: list[Column] = Field(default_factory=list)
+    timestamp_field: str | None = None
+    owner: str
+    classification: Classification = "internal"
+    tags: Tags = Field(default_factory=dict)
+    allow_versions: bool = False
+    description: str = ""
+
+    @property
+    def column_names(self) -> list[str]:
+        """The names of the declared columns, in order."""
+        return [column.name for column in self.columns]
+
+
+def _default_buckets() -> dict[str, BucketConfig]:
+    return {
+        "lake": BucketConfig(zones=["raw", "processed", "curated", "analytics", "archive"]),
+        "logs": BucketConfig(zones=["logs"]),
+    }
+
+
+class LakeConfig(_Model):
+    """The whole ``lakeward.yaml``, validated, with the lookups the rest of lakeward uses."""
+
+    lake: LakeSection = Field(default_factory=LakeSection)
+    backend: Backend = Field(default_factory=_local_default, validate_default=True)
+    guardrails: Guardrails = Field(default_factory=Guardrails)
+    buckets: dict[str, BucketConfig] = Field(default_factory=_default_buckets)
+    datasets: dict[str, DatasetConfig] = Field(default_factory=dict)
+    _config_path: Path | None = PrivateAttr(default=None)
+
+    @property
+    def config_path(self) -> Path | None:
+        """The file this configuration was read from, or None (defaults and env only)."""
+        return self._config_path
+
+    def _lookup_error(
+        self, section: str, kind: str, name: str, known: Iterable[str]
+    ) -> ConfigError:
+        names = sorted(known)
+        listed = ", ".join(names) or "none"
+        problem = f"{section}: unknown {kind} {name!r} (declared: {listed}){suggest(name, names)}"
+        return ConfigError([problem], source=str(self._config_path or "lakeward.yaml"))
+
+    def bucket(self, logical: str) -> BucketConfig:
+        """Return the bucket declared under ``buckets.<logical>``.
+
+        Raises:
+            ConfigError: No bucket has that logical name.
+        """
+        try:
+            return self.buckets[logical]
+        except KeyError:
+            raise self._lookup_error("buckets", "bucket", logical, self.buckets) from None
+
+    def physical_bucket(self, logical: str) -> str:
+        """Return the physical (S3) name of a logical bucket.
+
+        The default is ``{lake.name}-{lake.environment}-{logical}``; ``buckets.<b>.name``
+        overrides it.
+
+        Raises:
+            ConfigError: No bucket has that logical name.
+        """
+        bucket = self.bucket(logical)
+        return bucket.name or f"{self.lake.name}-{self.lake.environment}-{logical}"
+
+    def resolve_bucket(self, name: str) -> str:
+        """Map a logical bucket name to its physical name; any other name passes through."""
+        return self.physical_bucket(name) if name in self.buckets else name
+
+    def bucket_for_zone(self, zone: str) -> str | None:
+        """Return the logical bucket holding ``zone``, or None if no bucket does."""
+        return next((name for name, b in self.buckets.items() if zone in b.zones), None)
+
+    def effective_guardrails(self, logical: str) -> Guardrails:
+        """Return the top-level guardrails with the bucket's overrides applied.
+
+        Raises:
+            ConfigError: No bucket has that logical name.
+        """
+        return self.bucket(logical).guardrails.apply(self.guardrails)
+
+    def dataset(self, name: str) -> DatasetConfig:
+        """Return the dataset declared under ``datasets.<name>``.
+
+        Raises:
+            ConfigError: No such dataset (the message suggests the closest name).
+        """
+        try:
+            return self.datasets[name]
+        except KeyError:
+            raise self._lookup_error("datasets", "dataset", name, self.datasets) from None
+
+    def dataset_bucket(self, name: str) -> str:
+        """Return the logical bucket a dataset lives in.
+
+        Raises:
+            ConfigError: Unknown dataset, or no bucket holds its zone.
+        """
+        dataset = self.dataset(name)
+        logical = dataset.bucket or self.bucket_for_zone(dataset.zone)
+        if logical is None:
+            problem = (
+                f"datasets.{name}.zone: no bucket holds zone {dataset.zone!r}: add it to a "
+                f"bucket's zones or set datasets.{name}.bucket"
+            )
+            raise ConfigError([problem], source=str(self._config_path or "lakeward.yaml"))
+        return logical
+
+    def resource_tags(self) -> dict[str, str]:
+        """Return the tags of every resource: Project, Environment, Team, ManagedBy, lake.tags."""
+        tags = {"Project": self.lake.name, "Environment": self.lake.environment}
+        if self.lake.team:
+            tags["Team"] = self.lake.team
+        tags["ManagedBy"] = "lakeward"
+        return {**tags, **self.lake.tags}
+
+    def bucket_tags(self, logical: str) -> dict[str, str]:
+        """Return the tags of a bucket: :meth:`resource_tags` plus ``buckets.<b>.tags``."""
+        return {**self.resource_tags(), **self.bucket(logical).tags}
+
+    def dataset_tags(self, name: str) -> dict[str, str]:
+        """Return a dataset's object tags: its tags + Owner, Classification, Domain, Dataset."""
+        dataset = self.dataset(name)
+        return {
+            **dataset.tags,
+            "Owner": dataset.owner,
+            "Classification": dataset.classification,
+            "Domain": dataset.domain,
+            "Dataset": name,
+        }
+
+
+# ----------------------------------------------------------------- rules within one section
+
+
+_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+STORAGE_CLASS_RANK = {
+    "STANDARD_IA": 1,
+    "ONEZONE_IA": 1,
+    "INTELLIGENT_TIERING": 1,
+    "GLACIER_IR": 2,
+    "GLACIER": 3,
+    "DEEP_ARCHIVE": 4,
+}
+_IA_CLASSES = ("STANDARD_IA", "ONEZONE_IA")
+_CLASS_ORDER = "IA tiers/INTELLIGENT_TIERING < GLACIER_IR < GLACIER < DEEP_ARCHIVE"
+DATASET_TAG_KEYS = ("Owner", "Classification", "Domain", "Dataset")
+MAX_DATASET_TAGS = 10 - len(DATASET_TAG_KEYS)
+_SIMPLE_TYPES = (
+    "string", "varchar", "char", "tinyint", "smallint", "int", "integer", "bigint", "float",
+    "double", "boolean", "date", "timestamp", "binary", "decimal",
+)  # fmt: skip
+_DECIMAL_RE = re.compile(r"^decimal\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$")
+_SIZED_RE = re.compile(r"^(?:var)?char\(\s*[1-9]\d*\s*\)$")
+_COMPLEX_RE = re.compile(r"^(?:array|map|struct)<.+>$")
+
+
+def tag_problems(
+    tags: Mapping[str, str],
+    path: str,
+    *,
+    reserved: Sequence[str],
+    limit: int | None = None,
+    why: str = "",
+) -> Iterator[Problem]:
+    """Check user tags: count, key/value lengths, reserved and ``aws:`` keys.
+
+    Args:
+        tags: The tags as declared.
+        path: Their yaml path, e.g. ``datasets.x.tags``.
+        reserved: Keys lakeward sets itself (compared case-insensitively).
+        limit: The most tags allowed, if limited.
+        why: Explains the limit in the message.
+
+    Yields:
+        One problem per broken rule.
+    """
+    if limit is not None and len(tags) > limit:
+        yield Problem(path, f"{len(tags)} tags; at most {limit} are allowed{why}")
+    taken = {key.lower() for key in reserved}
+    for key, value in tags.items():
+        step = f"{path}.{key}"
+        if not key or len(key) > 128:
+            yield Problem(step, f"tag keys must be 1-128 characters (this one has {len(key)})")
+        if len(value) > 256:
+            yield Problem(
+                step, f"tag values may have at most 256 characters (this one has {len(value)})"
+            )
+        if key.lower() in taken:
+            yield Problem(
+                step, f"tag key {key!r} is reserved: lakeward sets {', '.join(reserved)} itself"
+            )
+        if key.lower().startswith("aws:"):
+            yield Problem(step, "tag keys starting with 'aws:' are reserved by AWS")
+
+
+_ACTIONS = (
+    "transitions",
+    "expiration_days",
+    "noncurrent_transitions",
+    "noncurrent_expiration_days",
+    "abort_incomplete_multipart_days",
+)
+
+
+def lifecycle_problems(bucket_path: str, bucket: BucketConfig) -> Iterator[Problem]:
+    """Check a bucket's lifecycle rules: ids, filters, actions, transitions.
+
+    Args:
+        bucket_path: The bucket's yaml path, e.g. ``buckets.lake``.
+        bucket: The bucket.
+
+    Yields:
+        One problem per broken rule.
+    """
+    first: dict[str, int] = {}
+    for index, rule in enumerate(bucket.lifecycle):
+        path = f"{bucket_path}.lifecycle[{index}]"
+        if not rule.id or len(rule.id) > 255:
+            yield Problem(
+                f"{path}.id", f"rule ids are 1-255 characters (this one has {len(rule.id)})"
+            )
+        elif rule.id in first:
+            yield Problem(
+                f"{path}.id",
+                f"duplicate rule id {rule.id!r} (also lifecycle[{first[rule.id]}]): "
+                "ids must be unique within a bucket",
+            )
+        first.setdefault(rule.id, index)
+        yield from _rule_filter_problems(rule, path, bucket.zones)
+        yield from _rule_action_problems(rule, path)
+
+
+def _rule_filter_problems(rule: LifecycleRule, path: str, zones: list[str]) -> Iterator[Problem]:
+    if rule.prefix is not None and rule.zone is not None:
+        yield Problem(
+            f"{path}.zone",
+            f"set prefix or zone, not both (zone {rule.zone!r} means prefix '{rule.zone}/')",
+        )
+    if rule.zone is not None and rule.zone not in zones:
+        yield Problem(
+            f"{path}.zone",
+            f"zone {rule.zone!r} is not one of this bucket's zones "
+            f"({', '.join(zones) or 'none'}){suggest(rule.zone, zones)}",
+        )
+    low, high = rule.object_size_greater_than, rule.object_size_less_than
+    for key, value in (("object_size_greater_than", low), ("object_size_less_than", high)):
+        if value is not None and value < 0:
+            yield Problem(f"{path}.{key}", f"must be 0 or more bytes (got {value})")
+    if low is not None and high is not None and high <= low:
+        yield Problem(
+            f"{path}.object_size_less_than",
+            f"must be greater than object_size_greater_than ({low}), or the rule matches nothing",
+        )
+
+
+def _rule_action_problems(rule: LifecycleRule, path: str) -> Iterator[Problem]:
+    if all(getattr(rule, action) in (None, []) for action in _ACTIONS):
+        yield Problem(path, f"the rule does nothing: add at least one of {', '.join(_ACTIONS)}")
+    for key in ("expiration_days", "noncurrent_expiration_days", "abort_incomplete_multipart_days"):
+        value = getattr(rule, key)
+        if value is not None and value < 1:
+            yield Problem(f"{path}.{key}", f"must be 1 or more days (got {value})")
+    yield from _transition_problems(
+        rule.transitions, f"{path}.transitions", rule.expiration_days, f"{path}.expiration_days"
+    )
+    yield from _transition_problems(
+        rule.noncurrent_transitions,
+        f"{path}.noncurrent_transitions",
+        rule.noncurrent_expiration_days,
+        f"{path}.noncurrent_expiration_days",
+    )
+
+
+def _transition_problems(
+    transitions: list[Transition], path: str, expiration: int | None, expiration_path: str
+) -> Iterator[Problem]:
+    previous: Transition | None = None
+    for index, transition in enumerate(transitions):
+        step = f"{path}[{index}]"
+        yield from _one_transition_problems(transition, step)
+        if transition.storage_class in STORAGE_CLASS_RANK:
+            if previous is not None:
+                yield from _order_problems(previous, transition, step)
+            previous = transition
+    last = max((transition.days for transition in transitions), default=None)
+    if expiration is not None and last is not None and expiration <= last:
+        yield Problem(
+            expiration_path,
+            f"{expiration} must be greater than every transition's days (the last is at "
+            f"{last}): objects expire after they have moved",
+        )
+
+
+def _one_transition_problems(transition: Transition, step: str) -> Iterator[Problem]:
+    storage_class = transition.storage_class
+    if storage_class not in STORAGE_CLASS_RANK:
+        yield Problem(
+            f"{step}.storage_class",
+            f"unknown storage class {storage_class!r} (use one of "
+            f"{', '.join(STORAGE_CLASS_RANK)}){suggest(storage_class, STORAGE_CLASS_RANK)}",
+        )
+    if transition.days < 0:
+        yield Problem(f"{step}.days", f"must be 0 or more (got {transition.days})")
+    elif storage_class in _IA_CLASSES and transition.days < 30:
+        yield Problem(
+            f"{step}.days",
+            f"{storage_class} needs days >= 30 (got {transition.days}): S3 refuses earlier "
+            "transitions to the IA tiers",
+        )
+
+
+def _order_problems(previous: Transition, transition: Transition, step: str) -> Iterator[Problem]:
+    if transition.days <= previous.days:
+        yield Problem(
+            f"{step}.days",
+            f"transitions must come in increasing days: {transition.days} is not after the "
+            f"previous transition's {previous.days}",
+        )
+    warmer = (
+        STORAGE_CLASS_RANK[transition.storage_class] < STORAGE_CLASS_RANK[previous.storage_class]
+    )
+    if transition.storage_class == previous.storage_class:
+        yield Problem(
+            f"{step}.storage_class",
+            f"the previous transition already moves objects to {transition.storage_class}",
+        )
+    elif warmer:
+        yield Problem(
+            f"{step}.storage_class",
+            f"cannot go back from {previous.storage_class} to the warmer "
+            f"{transition.storage_class}: the order is {_CLASS_ORDER}",
+        )
+
+
+def _dataset_text_problems(dataset: DatasetConfig, path: str) -> Iterator[Problem]:
+    if not dataset.owner:
+        yield Problem(f"{path}.owner", "name who answers for the data (a team or an e-mail)")
+    for key, value in (("domain", dataset.domain), ("source", dataset.source)):
+        if not _SEGMENT_RE.fullmatch(value) or value in (".", ".."):
+            yield Problem(
+                f"{path}.{key}",
+                f"{value!r} must be letters, digits, '_', '-' or '.' "
+                "(it becomes a key segment: raw/<domain>/<source>/...)",
+            )
+
+
+def _column_problems(columns: list[Column], path: str) -> Iterator[Problem]:
+    first: dict[str, int] = {}
+    for index, column in enumerate(columns):
+        step = f"{path}.columns[{index}]"
+        if not _IDENT_RE.fullmatch(column.name):
+            yield Problem(
+                f"{step}.name", f"{column.name!r} is not an identifier ([A-Za-z_][A-Za-z0-9_]*)"
+            )
+        key = column.name.lower()
+        if key in first:
+            yield Problem(
+                f"{step}.name",
+                f"duplicate column {column.name!r} (also columns[{first[key]}]; names are "
+                "case-insensitive in Athena): remove or rename one",
+            )
+        first.setdefault(key, index)
+        problem = _type_problem(column.type)
+        if problem:
+            yield Problem(f"{step}.type", problem)
+
+
+def _type_problem(text: str) -> str | None:
+    kind = text.strip().lower()
+    if kind in _SIMPLE_TYPES or _SIZED_RE.fullmatch(kind) or _COMPLEX_RE.fullmatch(kind):
+        return None
+    match = _DECIMAL_RE.fullmatch(kind)
+    if match:
+        precision, scale = int(match[1]), int(match[2] or 0)
+        if 1 <= precision <= 38 and scale <= precision:
+            return None
+        return f"{text!r} is out of range: decimal(p,s) needs p in 1-38 and s <= p"
+    return (
+        f"unknown column type {text!r} (use string, int, bigint, double, decimal(p,s), boolean, "
+        f"date, timestamp, ...){suggest(kind, _SIMPLE_TYPES)}"
+    )
+
+
+def _unknown_column(name: str, declared: list[str], *, partitions: bool) -> str:
+    options = [*declared, *TIME_PARTITIONS] if partitions else declared
+    time = f"; time partitions: {', '.join(TIME_PARTITIONS)}" if partitions else ""
+    listed = ", ".join(declared)
+    return f"unknown column {name!r} (declared columns: {listed}{time}){suggest(name, options)}"
+
+
+def _partition_problems(dataset: DatasetConfig, path: str) -> Iterator[Problem]:
+    declared = dataset.column_names
+    first: dict[str, int] = {}
+    for index, part in enumerate(dataset.partition_by):
+        step = f"{path}.partition_by[{index}]"
+        if not _IDENT_RE.fullmatch(part):
+            yield Problem(
+                step,
+                f"{part!r} is not an identifier ([A-Za-z_][A-Za-z0-9_]*), as partitions must be",
+            )
+        elif part in first:
+            yield Problem(step, f"duplicate partition {part!r} (also partition_by[{first[part]}])")
+        elif declared and part not in declared and part not in TIME_PARTITIONS:
+            yield Problem(step, _unknown_column(part, declared, partitions=True))
+        first.setdefault(part, index)
+
+
+def _timestamp_problems(dataset: DatasetConfig, path: str) -> Iterator[Problem]:
+    name = dataset.timestamp_field
+    if name is None:
+        return
+    declared = dataset.column_names
+    if not _IDENT_RE.fullmatch(name):
+        yield Problem(f"{path}.timestamp_field", f"{name!r} is not an identifier")
+    elif declared and name not in declared:
+        yield Problem(f"{path}.timestamp_field", _unknown_column(name, declared, partitions=False))
+
+
+def dataset_problems(dataset: DatasetConfig, path: str) -> Iterator[Problem]:
+    """Check one dataset on its own: names, columns, partitions, timestamp field, tags.
+
+    Args:
+        dataset: The dataset.
+        path: Its yaml path, e.g. ``datasets.open_payments``.
+
+    Yields:
+        One problem per broken rule.
+    """
+    yield from _dataset_text_problems(dataset, path)
+    yield from _column_problems(dataset.columns, path)
+    yield from _partition_problems(dataset, path)
+    yield from _timestamp_problems(dataset, path)
+    yield from tag_problems(
+        dataset.tags,
+        f"{path}.tags",
+        reserved=DATASET_TAG_KEYS,
+        limit=MAX_DATASET_TAGS,
+        why=f" (lakeward adds {', '.join(DATASET_TAG_KEYS)}; S3 allows 10 per object)",
+    )

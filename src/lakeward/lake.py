@@ -1,0 +1,170 @@
+"""The :class:`Lake` facade: configuration wired to a storage backend.
+
+>>> import tempfile
+>>> with Lake.open(overrides={"backend.root": tempfile.mkdtemp()}) as lake:
+...     statuses = lake.init()
+...     info = lake.put("s3://lake/raw/hello.txt", b"hello")
+...     lake.read("s3://lake/raw/hello.txt")
+b'hello'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from lakeward.config import load_config
+from lakeward.config_models import LakeConfig
+from lakeward.layout import S3Uri, parse_s3_uri
+from lakeward.storage import BucketConfigKind, ObjectInfo, ObjectStore, open_store
+from lakeward.storage.base import PutData
+
+if TYPE_CHECKING:
+    from lakeward.storage.local_doctor import DoctorReport, Progress
+
+__all__ = ["BucketStatus", "Lake", "load_lake"]
+
+
+@dataclass(frozen=True)
+class BucketStatus:
+    """What ``init`` did for one declared bucket."""
+
+    logical: str
+    physical: str
+    created: bool
+    versioning: bool
+    object_lock: bool
+
+
+class Lake:
+    """A lake: its configuration and its object store.
+
+    Args:
+        config: The validated configuration.
+        store: An already open store (tests inject one); opened from the config when None.
+    """
+
+    def __init__(self, config: LakeConfig, store: ObjectStore | None = None) -> None:
+        self.config = config
+        self._store = store
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path | None = None,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Lake:
+        """Load the configuration (args > env > file > defaults) and open the lake.
+
+        Args:
+            path: ``lakeward.yaml`` (or its folder); found as ``load_config`` finds it if None.
+            overrides: Dotted keys to values, e.g. ``{"backend.root": "/tmp/lake"}``.
+            environ: Environment to read instead of ``os.environ``.
+
+        Raises:
+            ConfigError: The configuration is invalid (every problem is listed).
+        """
+        return cls(load_config(path, overrides=overrides, environ=environ))
+
+    @property
+    def store(self) -> ObjectStore:
+        """The object store, opened on first use."""
+        if self._store is None:
+            backend = self.config.backend
+            self._store = open_store(backend.store_uri(), **backend.store_options())
+        return self._store
+
+    def close(self) -> None:
+        """Close the store."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- addressing ----------------------------------------------------------------------
+    def resolve(self, uri: str) -> S3Uri:
+        """Parse ``s3://bucket/key``; a logical bucket name becomes its physical name.
+
+        >>> lake = Lake(load_config(environ={}))
+        >>> lake.resolve("s3://lake/raw/x.csv").bucket
+        'lake-dev-lake'
+        """
+        parsed = parse_s3_uri(uri)
+        return S3Uri(self.config.resolve_bucket(parsed.bucket), parsed.key)
+
+    # -- set-up --------------------------------------------------------------------------
+    def init(self) -> list[BucketStatus]:
+        """Create every declared bucket that does not exist yet (idempotent).
+
+        New buckets get object lock and versioning as their guardrails declare; existing
+        buckets are left as they are (``lakeward apply`` reconciles their configuration).
+
+        Returns:
+            One status per declared bucket.
+        """
+        statuses = []
+        for logical in self.config.buckets:
+            physical = self.config.physical_bucket(logical)
+            guard = self.config.effective_guardrails(logical)
+            lock = guard.object_lock.enabled
+            created = not self.store.bucket_exists(physical)
+            if created:
+                self.store.create_bucket(physical, object_lock=lock)
+                if guard.versioning and not lock:
+                    self.store.put_bucket_config(
+                        physical, BucketConfigKind.VERSIONING, {"Status": "Enabled"}
+                    )
+            statuses.append(BucketStatus(logical, physical, created, guard.versioning, lock))
+        return statuses
+
+    # -- convenience over the store ------------------------------------------------------
+    def put(self, uri: str, data: PutData, **options: Any) -> ObjectInfo:
+        """Store ``data`` at ``s3://bucket/key``; options as :meth:`ObjectStore.put`."""
+        target = self.resolve(uri)
+        return self.store.put(target.bucket, target.key, data, **options)
+
+    def read(self, uri: str, *, version_id: str | None = None) -> bytes:
+        """Return the whole body of ``s3://bucket/key`` (verified against its SHA-256)."""
+        target = self.resolve(uri)
+        with self.store.get(target.bucket, target.key, version_id=version_id) as body:
+            return body.read()
+
+    def doctor(
+        self,
+        *,
+        repair: bool = False,
+        gc: bool = False,
+        progress: Progress | None = None,
+    ) -> DoctorReport:
+        """Check the local lake's files against its database (see ``storage.local_doctor``).
+
+        Raises:
+            NotSupported: The backend is not local.
+        """
+        return self.store.doctor(repair=repair, gc=gc, progress=progress)
+
+
+def load_lake(path: str | Path | None = None, **overrides: Any) -> Lake:
+    """Open a lake: ``load_lake()`` reads ``./lakeward.yaml`` (or defaults).
+
+    Args:
+        path: The config file or its folder.
+        **overrides: Dotted keys with ``__`` for dots, e.g. ``backend__root="/tmp/l"``.
+    """
+    dotted = {key.replace("__", "."): value for key, value in overrides.items()}
+    return Lake.open(path, overrides=dotted)
