@@ -44,8 +44,9 @@ def _python_safe_copy(files: list[Path], target: Path) -> None:
 
 
 def _shell_copy(source: Path, target: Path) -> None:
-    subprocess.run(f"cp -r '{source}' '{target}' && sha256sum '{target}'/* > /dev/null",
-                   shell=True, check=True)
+    subprocess.run(
+        f"cp -r '{source}' '{target}' && sha256sum '{target}'/* > /dev/null", shell=True, check=True
+    )
 
 
 def _lake_put(files: list[Path], root: Path) -> None:
@@ -81,13 +82,19 @@ def run(small: int, large_mib: int, work: Path) -> None:
 
     print(f"small files: {small} x 10 KiB")
     shell = _timed("cp -r + sha256sum", lambda: _shell_copy(source, work / "s1"))
-    loop = _timed("python read/hash/write/fsync", lambda: _python_safe_copy(small_files, work / "s2"))
+    loop = _timed(
+        "python read/hash/write/fsync", lambda: _python_safe_copy(small_files, work / "s2")
+    )
     lake = _timed("lakeward put (local)", lambda: _lake_put(small_files, work / "lake1"))
     read = _timed("lakeward get (verified)", lambda: _lake_read(small_files, work / "lake1"))
-    print(f"  files/s: lakeward put {small / lake:,.0f}, python loop {small / loop:,.0f}, "
-          f"cp+sha256sum {small / shell:,.0f}; get {small / read:,.0f}")
-    print(f"  ratio lakeward/python-fsync-loop = {lake / loop:.2f}x time; "
-          f"lakeward/cp+sha256sum = {lake / shell:.2f}x time")
+    print(
+        f"  files/s: lakeward put {small / lake:,.0f}, python loop {small / loop:,.0f}, "
+        f"cp+sha256sum {small / shell:,.0f}; get {small / read:,.0f}"
+    )
+    print(
+        f"  ratio lakeward/python-fsync-loop = {lake / loop:.2f}x time; "
+        f"lakeward/cp+sha256sum = {lake / shell:.2f}x time"
+    )
 
     print(f"large file: {large_mib} MiB")
     shell = _timed("cp + sha256sum", lambda: _shell_copy(large, work / "l1"))
@@ -95,10 +102,14 @@ def run(small: int, large_mib: int, work: Path) -> None:
     lake = _timed("lakeward put (local)", lambda: _lake_put([big], work / "lake2"))
     read = _timed("lakeward get (verified)", lambda: _lake_read([big], work / "lake2"))
     mib = float(large_mib)
-    print(f"  MiB/s: lakeward put {mib / lake:,.0f}, python loop {mib / loop:,.0f}, "
-          f"cp+sha256sum {mib / shell:,.0f}; get {mib / read:,.0f}")
-    print(f"  ratio lakeward/python-fsync-loop = {lake / loop:.2f}x time; "
-          f"lakeward/cp+sha256sum = {lake / shell:.2f}x time")
+    print(
+        f"  MiB/s: lakeward put {mib / lake:,.0f}, python loop {mib / loop:,.0f}, "
+        f"cp+sha256sum {mib / shell:,.0f}; get {mib / read:,.0f}"
+    )
+    print(
+        f"  ratio lakeward/python-fsync-loop = {lake / loop:.2f}x time; "
+        f"lakeward/cp+sha256sum = {lake / shell:.2f}x time"
+    )
 
 
 def main() -> None:

@@ -76,15 +76,24 @@ def _init(lake: Lake, workdir: Path) -> DemoStep:
     step.lines.append(f"backend: {lake.config.backend.store_uri()}")
     for status in lake.init():
         flags = ", ".join(
-            name for name, on in (("versioned", status.versioning), ("object lock", status.object_lock)) if on
+            name
+            for name, on in (("versioned", status.versioning), ("object lock", status.object_lock))
+            if on
         )
-        step.lines.append(f"bucket {status.physical} ({status.logical}) created: {flags or 'plain'}")
+        step.lines.append(
+            f"bucket {status.physical} ({status.logical}) created: {flags or 'plain'}"
+        )
     return step
 
 
 def _write_versions(lake: Lake, bucket: str, key: str) -> DemoStep:
     step = DemoStep("put: the same key twice makes two versions")
-    tags = {"Owner": "payments-team", "Classification": "internal", "Domain": "healthcare", "Dataset": "open_payments"}
+    tags = {
+        "Owner": "payments-team",
+        "Classification": "internal",
+        "Domain": "healthcare",
+        "Dataset": "open_payments",
+    }
     for body in (PAYMENTS_2023, PAYMENTS_2023_FIXED):
         info = lake.store.put(bucket, key, body, tags=tags, metadata={"ingest-run": "demo"})
         step.lines.append(
@@ -128,7 +137,9 @@ def _conditional_put(lake: Lake, bucket: str, key: str) -> DemoStep:
 def _delete_and_undelete(lake: Lake, bucket: str, key: str) -> DemoStep:
     step = DemoStep("delete: a versioned delete only adds a marker, and can be undone")
     marker = lake.store.delete(bucket, key)
-    step.lines.append(f"delete marker {marker.version_id}; key listed: {_listed(lake, bucket, key)}")
+    step.lines.append(
+        f"delete marker {marker.version_id}; key listed: {_listed(lake, bucket, key)}"
+    )
     assert marker.version_id is not None
     lake.store.delete(bucket, key, version_id=marker.version_id)
     step.lines.append(f"marker removed; key listed again: {_listed(lake, bucket, key)}")

@@ -156,7 +156,8 @@ class Lake:
         Raises:
             NotSupported: The backend is not local.
         """
-        return self.store.doctor(repair=repair, gc=gc, progress=progress)
+        report: DoctorReport = self.store.doctor(repair=repair, gc=gc, progress=progress)
+        return report
 
 
 def load_lake(path: str | Path | None = None, **overrides: Any) -> Lake:

@@ -77,8 +77,10 @@ def test_ls_prefix_text_and_json(lake_dir: Path) -> None:
     for key in ["raw/a/1.csv", "raw/a/2.csv", "raw/top.csv"]:
         assert run("cp", "-", f"s3://lake/{key}", input=b"x")[0] == 0
     code, out, _ = run("ls", "s3://lake/raw/")
+    assert code == 0
     assert "PRE raw/a/" in out and "raw/top.csv" in out and "raw/a/1.csv" not in out
     code, out, _ = run("ls", "s3://lake/raw/", "--recursive", "--json")
+    assert code == 0
     listed = json.loads(out)
     assert [o["key"] for o in listed["objects"]] == ["raw/a/1.csv", "raw/a/2.csv", "raw/top.csv"]
     assert listed["objects"][0]["size"] == 1
@@ -109,7 +111,10 @@ def test_recursive_copy_both_ways(lake_dir: Path) -> None:
     code, out, err = run("cp", "-r", str(src), "s3://lake/raw/op/")
     assert code == 0, err
     code, out, _ = run("ls", "s3://lake/raw/op/", "-r", "--json")
-    assert [o["key"] for o in json.loads(out)["objects"]] == ["raw/op/2023/a.csv", "raw/op/2024.csv"]
+    assert [o["key"] for o in json.loads(out)["objects"]] == [
+        "raw/op/2023/a.csv",
+        "raw/op/2024.csv",
+    ]
     code, _, err = run("cp", "-r", "s3://lake/raw/op/", str(lake_dir / "out"))
     assert code == 0, err
     assert (lake_dir / "out" / "2023" / "a.csv").read_text() == "a"
@@ -134,7 +139,9 @@ def test_usage_error_exits_2() -> None:
     assert code == 2
 
 
-def test_invalid_config_lists_every_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_config_lists_every_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "lakeward.yaml").write_text(
         "lake: {name: acme}\n"
@@ -157,7 +164,9 @@ def test_invalid_config_lists_every_problem(tmp_path: Path, monkeypatch: pytest.
 
 def test_set_and_env_override_the_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    code, out, _ = run("--set", f"backend.root={tmp_path / 'elsewhere'}", "config", "show", "--json")
+    code, out, _ = run(
+        "--set", f"backend.root={tmp_path / 'elsewhere'}", "config", "show", "--json"
+    )
     assert code == 0
     assert json.loads(out)["config"]["backend"]["root"] == str(tmp_path / "elsewhere")
     monkeypatch.setenv("LAKEWARD_BACKEND__ROOT", str(tmp_path / "from-env"))

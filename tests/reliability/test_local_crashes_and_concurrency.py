@@ -121,7 +121,14 @@ def test_keys_never_escape_the_root(tmp_path: Path) -> None:
     root = tmp_path / "lake"
     with LocalObjectStore(root) as store:
         store.create_bucket(BUCKET)
-        for key in ["../../escape", "a/../../../escape", "/etc/escape", "..", ".", "x/../../escape"]:
+        for key in [
+            "../../escape",
+            "a/../../../escape",
+            "/etc/escape",
+            "..",
+            ".",
+            "x/../../escape",
+        ]:
             store.put(BUCKET, key, b"x")
             assert store.get(BUCKET, key).read() == b"x"
     outside = [p for p in tmp_path.rglob("*") if root not in p.parents and p != root]

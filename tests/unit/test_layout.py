@@ -71,12 +71,14 @@ def test_view_parts_never_escape(key: str) -> None:
 def test_prefix_successor_bounds_every_extension(prefix: str, tail: str) -> None:
     succ = prefix_successor(prefix)
     if succ is not None:
-        assert (prefix + tail).encode("utf-8", "surrogatepass") < succ.encode("utf-8", "surrogatepass")
+        assert (prefix + tail).encode("utf-8", "surrogatepass") < succ.encode(
+            "utf-8", "surrogatepass"
+        )
         assert prefix < succ
 
 
 def test_s3_uris() -> None:
-    assert parse_s3_uri("s3://b/k/with space+plus%") .key == "k/with space+plus%"
+    assert parse_s3_uri("s3://b/k/with space+plus%").key == "k/with space+plus%"
     assert parse_s3_uri("s3://b").key == ""
     with pytest.raises(errors.InvalidRequest, match="s3://BUCKET"):
         parse_s3_uri("/local/path")

@@ -48,7 +48,9 @@ def test_boto3_only_in_aws_modules() -> None:
             alias.name.split(".")[0]
             for node in ast.walk(tree)
             if isinstance(node, ast.Import | ast.ImportFrom)
-            for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
+            for alias in (
+                node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")]
+            )
         }
         if imported & {"boto3", "botocore", "mypy_boto3_s3"}:
             assert path.name in {"s3.py", "_s3_errors.py", "aws.py"}, path

@@ -103,9 +103,7 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False) + "\n")
 
 
-def print_table(
-    title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
+def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """Print a rich table (plain text when stdout is not a terminal)."""
     table = Table(title=title, show_edge=False, header_style="bold")
     for column in columns:

@@ -28,10 +28,14 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def init(
     ctx: typer.Context,
-    name: Annotated[str, typer.Option(help="Lake (project) name for a new lakeward.yaml.")] = "lake",
+    name: Annotated[
+        str, typer.Option(help="Lake (project) name for a new lakeward.yaml.")
+    ] = "lake",
     environment: Annotated[str, typer.Option(help="Environment for a new lakeward.yaml.")] = "dev",
     backend: Annotated[str, typer.Option(help="local or aws, for a new lakeward.yaml.")] = "local",
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing lakeward.yaml.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing lakeward.yaml.")
+    ] = False,
     as_json: bool = JsonOption,
 ) -> None:
     """Write a commented starter lakeward.yaml (if none) and create the declared buckets."""
@@ -42,7 +46,9 @@ def init(
     wrote = force or not path.exists()
     if wrote:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(starter_yaml(name=name, environment=environment, backend=backend), encoding="utf-8")
+        path.write_text(
+            starter_yaml(name=name, environment=environment, backend=backend), encoding="utf-8"
+        )
     cli.config = path
     statuses = cli.lake().init()
     if as_json:
@@ -52,15 +58,28 @@ def init(
     print_table(
         None,
         ["bucket", "logical", "status", "versioning", "object lock"],
-        [(s.physical, s.logical, "created" if s.created else "exists", s.versioning, s.object_lock) for s in statuses],
+        [
+            (
+                s.physical,
+                s.logical,
+                "created" if s.created else "exists",
+                s.versioning,
+                s.object_lock,
+            )
+            for s in statuses
+        ],
     )
 
 
 @handle_errors
 def doctor(
     ctx: typer.Context,
-    repair: Annotated[bool, typer.Option("--repair", help="Re-link the view from SQLite, remove strays.")] = False,
-    gc: Annotated[bool, typer.Option("--gc", help="Delete blobs no version references (older than 10 min).")] = False,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Re-link the view from SQLite, remove strays.")
+    ] = False,
+    gc: Annotated[
+        bool, typer.Option("--gc", help="Delete blobs no version references (older than 10 min).")
+    ] = False,
     as_json: bool = JsonOption,
 ) -> None:
     """Check a local lake: SQLite integrity, blob hashes, the hardlink view; exit 1 on problems."""
@@ -87,16 +106,31 @@ def _render_doctor(report: dict[str, object]) -> None:
         print_table(
             "findings",
             ["check", "severity", "bucket", "key", "detail", "repaired"],
-            [(f["check"], f["severity"], f["bucket"] or "", f["key"] or "", f["detail"], f["repaired"]) for f in findings],
+            [
+                (
+                    f["check"],
+                    f["severity"],
+                    f["bucket"] or "",
+                    f["key"] or "",
+                    f["detail"],
+                    f["repaired"],
+                )
+                for f in findings
+            ],
         )
     out.print(f"root: {report['root']}", markup=False)
     out.print(f"counts: {report['counts']}", markup=False)
-    out.print("healthy" if report["ok"] else "PROBLEMS FOUND (see above; --repair fixes warnings)", markup=False)
+    out.print(
+        "healthy" if report["ok"] else "PROBLEMS FOUND (see above; --repair fixes warnings)",
+        markup=False,
+    )
 
 
 @handle_errors
 def demo(
-    keep: Annotated[Path | None, typer.Option(help="Build the demo lake in this folder and keep it.")] = None,
+    keep: Annotated[
+        Path | None, typer.Option(help="Build the demo lake in this folder and keep it.")
+    ] = None,
 ) -> None:
     """Run the end-to-end demo on the embedded backend (a temp folder unless --keep)."""
 
@@ -111,7 +145,9 @@ def demo(
         return
     with tempfile.TemporaryDirectory(prefix="lakeward-demo-") as folder:
         run_demo(Path(folder), on_step=show)
-    out.print("\ndemo finished; its temporary lake was removed (use --keep DIR to keep one)", markup=False)
+    out.print(
+        "\ndemo finished; its temporary lake was removed (use --keep DIR to keep one)", markup=False
+    )
 
 
 @config_app.command("show")

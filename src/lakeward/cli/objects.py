@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress
@@ -38,7 +39,9 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def ls(
     ctx: typer.Context,
-    uri: Annotated[str | None, typer.Argument(help="s3://BUCKET[/PREFIX]; none lists buckets.")] = None,
+    uri: Annotated[
+        str | None, typer.Argument(help="s3://BUCKET[/PREFIX]; none lists buckets.")
+    ] = None,
     recursive: bool = RecursiveOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -82,27 +85,41 @@ def _all_pages(
 def cp(
     ctx: typer.Context,
     source: Annotated[str, typer.Argument(help="A local path, '-' for stdin, or s3://BUCKET/KEY.")],
-    destination: Annotated[str, typer.Argument(help="A local path, '-' for stdout, or s3://BUCKET/KEY.")],
+    destination: Annotated[
+        str, typer.Argument(help="A local path, '-' for stdout, or s3://BUCKET/KEY.")
+    ],
     recursive: bool = RecursiveOption,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE tag (repeatable).")] = None,
-    metadata: Annotated[list[str] | None, typer.Option("--metadata", help="KEY=VALUE user metadata (repeatable).")] = None,
-    content_type: Annotated[str | None, typer.Option(help="MIME type (guessed from the key).")] = None,
-    storage_class: Annotated[str | None, typer.Option(help="STANDARD, STANDARD_IA, GLACIER, …")] = None,
-    if_none_match: Annotated[bool, typer.Option("--if-none-match", help="Refuse to overwrite an existing key.")] = False,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="KEY=VALUE tag (repeatable).")
+    ] = None,
+    metadata: Annotated[
+        list[str] | None, typer.Option("--metadata", help="KEY=VALUE user metadata (repeatable).")
+    ] = None,
+    content_type: Annotated[
+        str | None, typer.Option(help="MIME type (guessed from the key).")
+    ] = None,
+    storage_class: Annotated[
+        str | None, typer.Option(help="STANDARD, STANDARD_IA, GLACIER, …")
+    ] = None,
+    if_none_match: Annotated[
+        bool, typer.Option("--if-none-match", help="Refuse to overwrite an existing key.")
+    ] = False,
     version_id: str | None = VersionOption,
 ) -> None:
     """Copy a local file to the lake, the lake to a local file, or lake to lake."""
     lake = state(ctx).lake()
-    options = {
-        "tags": parse_pairs(tag or [], "--tag") or None,
-        "metadata": parse_pairs(metadata or [], "--metadata") or None,
-        "content_type": content_type,
-        "if_none_match": if_none_match,
-        "storage_class": storage_class,
-    }
+    options = WriteOptions(
+        tags=parse_pairs(tag or [], "--tag") or None,
+        metadata=parse_pairs(metadata or [], "--metadata") or None,
+        content_type=content_type,
+        if_none_match=if_none_match,
+        storage_class=storage_class,
+    )
     src_s3, dst_s3 = source.startswith("s3://"), destination.startswith("s3://")
     if not src_s3 and not dst_s3:
-        raise InvalidRequest("one side of cp must be an s3:// URI (use the shell's cp for local files)")
+        raise InvalidRequest(
+            "one side of cp must be an s3:// URI (use the shell's cp for local files)"
+        )
     if recursive:
         _copy_tree(lake, source, destination, options)
     elif src_s3 and dst_s3:
@@ -113,13 +130,24 @@ def cp(
         _download(lake, lake.resolve(source), destination, version_id)
 
 
-def _put_options(options: dict[str, object]) -> dict[str, object]:
-    put = {k: v for k, v in options.items() if v is not None}
-    put.setdefault("storage_class", "STANDARD")
-    return put
+@dataclass(frozen=True)
+class WriteOptions:
+    """What cp's options ask of every object it writes."""
+
+    tags: dict[str, str] | None = None
+    metadata: dict[str, str] | None = None
+    content_type: str | None = None
+    if_none_match: bool = False
+    storage_class: str | None = None
+
+    def put_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :meth:`ObjectStore.put`."""
+        kwargs = {k: v for k, v in asdict(self).items() if v is not None}
+        kwargs.setdefault("storage_class", "STANDARD")
+        return kwargs
 
 
-def _upload(lake: Lake, source: str, target: S3Uri, options: dict[str, object]) -> None:
+def _upload(lake: Lake, source: str, target: S3Uri, options: WriteOptions) -> None:
     if source == "-":
         data: bytes | Path = sys.stdin.buffer.read()
     else:
@@ -131,9 +159,12 @@ def _upload(lake: Lake, source: str, target: S3Uri, options: dict[str, object]) 
     key = target.key
     if not key or key.endswith("/"):
         key += Path(source).name if source != "-" else "stdin"
-    info = lake.store.put(target.bucket, key, data, **_put_options(options))  # type: ignore[arg-type]
-    out.print(f"upload: {source} to s3://{target.bucket}/{key} ({human_size(info.size)}, "
-              f"sha256 {info.sha256[:12]}…, version {info.version_id})", markup=False)
+    info = lake.store.put(target.bucket, key, data, **options.put_kwargs())
+    out.print(
+        f"upload: {source} to s3://{target.bucket}/{key} ({human_size(info.size)}, "
+        f"sha256 {info.sha256[:12]}…, version {info.version_id})",
+        markup=False,
+    )
 
 
 def _download(lake: Lake, source: S3Uri, destination: str, version_id: str | None) -> None:
@@ -144,25 +175,35 @@ def _download(lake: Lake, source: S3Uri, destination: str, version_id: str | Non
     if destination.endswith(("/", "\\")) or target.is_dir():
         target = target / source.key.rsplit("/", 1)[-1]
     info = download(lake.store, source.bucket, source.key, target, version_id=version_id)
-    out.print(f"download: s3://{source.bucket}/{source.key} to {target} "
-              f"({human_size(info.size)}, sha256 verified)", markup=False)
+    out.print(
+        f"download: s3://{source.bucket}/{source.key} to {target} "
+        f"({human_size(info.size)}, sha256 verified)",
+        markup=False,
+    )
 
 
 def _copy_in_lake(
-    lake: Lake, source: S3Uri, target: S3Uri, options: dict[str, object], version_id: str | None
+    lake: Lake, source: S3Uri, target: S3Uri, options: WriteOptions, version_id: str | None
 ) -> None:
     key = target.key
     if not key or key.endswith("/"):
         key += source.key.rsplit("/", 1)[-1]
     lake.store.copy(
-        source.bucket, source.key, target.bucket, key, src_version_id=version_id,
-        metadata=options["metadata"], tags=options["tags"],  # type: ignore[arg-type]
-        storage_class=options["storage_class"],  # type: ignore[arg-type]
+        source.bucket,
+        source.key,
+        target.bucket,
+        key,
+        src_version_id=version_id,
+        metadata=options.metadata,
+        tags=options.tags,
+        storage_class=options.storage_class,
     )
-    out.print(f"copy: s3://{source.bucket}/{source.key} to s3://{target.bucket}/{key}", markup=False)
+    out.print(
+        f"copy: s3://{source.bucket}/{source.key} to s3://{target.bucket}/{key}", markup=False
+    )
 
 
-def _copy_tree(lake: Lake, source: str, destination: str, options: dict[str, object]) -> None:
+def _copy_tree(lake: Lake, source: str, destination: str, options: WriteOptions) -> None:
     if destination.startswith("s3://") and not source.startswith("s3://"):
         root = Path(source)
         if not root.is_dir():
@@ -173,7 +214,7 @@ def _copy_tree(lake: Lake, source: str, destination: str, options: dict[str, obj
             task = progress.add_task("uploading", total=len(files))
             for path in files:
                 key = relative_key(target.key, root, path)
-                lake.store.put(target.bucket, key, path, **_put_options(options))  # type: ignore[arg-type]
+                lake.store.put(target.bucket, key, path, **options.put_kwargs())
                 progress.advance(task)
         out.print(f"uploaded {len(files)} files to s3://{target.bucket}/{target.key}", markup=False)
         return
@@ -182,7 +223,7 @@ def _copy_tree(lake: Lake, source: str, destination: str, options: dict[str, obj
     with Progress(transient=True, console=out, disable=len(objects) < 2) as progress:
         task = progress.add_task("copying", total=len(objects))
         for obj in objects:
-            rest = obj.key[len(src.key):].lstrip("/")
+            rest = obj.key[len(src.key) :].lstrip("/")
             if destination.startswith("s3://"):
                 dst = lake.resolve(destination)
                 prefix = dst.key if not dst.key or dst.key.endswith("/") else dst.key + "/"
@@ -228,26 +269,45 @@ def rm(
     uri: Annotated[str, typer.Argument(help="s3://BUCKET/KEY or, with --recursive, a prefix.")],
     recursive: bool = RecursiveOption,
     version_id: str | None = VersionOption,
-    all_versions: Annotated[bool, typer.Option("--all-versions", help="With -r: delete every version and marker, not just add markers.")] = False,
-    bypass_governance: Annotated[bool, typer.Option("--bypass-governance", help="Delete versions under GOVERNANCE retention.")] = False,
+    all_versions: Annotated[
+        bool,
+        typer.Option(
+            "--all-versions", help="With -r: delete every version and marker, not just add markers."
+        ),
+    ] = False,
+    bypass_governance: Annotated[
+        bool,
+        typer.Option("--bypass-governance", help="Delete versions under GOVERNANCE retention."),
+    ] = False,
 ) -> None:
     """Delete an object (a delete marker when versioned), one version, or a prefix."""
     lake = state(ctx).lake()
     target = lake.resolve(uri)
     if not recursive:
-        result = lake.store.delete(target.bucket, target.key, version_id=version_id,
-                                   bypass_governance=bypass_governance)
-        what = "delete marker " + str(result.version_id) if result.delete_marker and not version_id else "deleted"
+        result = lake.store.delete(
+            target.bucket, target.key, version_id=version_id, bypass_governance=bypass_governance
+        )
+        what = (
+            "delete marker " + str(result.version_id)
+            if result.delete_marker and not version_id
+            else "deleted"
+        )
         out.print(f"delete: s3://{target.bucket}/{target.key} ({what})", markup=False)
         return
+    victims: list[tuple[str, str | None]]
     if all_versions:
-        victims = [(v.key, v.version_id) for v in iter_versions(lake.store, target.bucket, target.key)]
+        victims = [
+            (v.key, v.version_id) for v in iter_versions(lake.store, target.bucket, target.key)
+        ]
     else:
         victims = [(o.key, None) for o in iter_objects(lake.store, target.bucket, target.key)]
     for key, vid in victims:
         lake.store.delete(target.bucket, key, version_id=vid, bypass_governance=bypass_governance)
-    out.print(f"deleted {len(victims)} {'versions' if all_versions else 'objects'} under "
-              f"s3://{target.bucket}/{target.key}", markup=False)
+    out.print(
+        f"deleted {len(victims)} {'versions' if all_versions else 'objects'} under "
+        f"s3://{target.bucket}/{target.key}",
+        markup=False,
+    )
 
 
 @handle_errors
@@ -267,8 +327,15 @@ def versions(
         f"versions of s3://{target.bucket}/{target.key}",
         ["key", "version", "latest", "kind", "size", "modified", "class"],
         [
-            (v.key, v.version_id, "yes" if v.is_latest else "", "delete marker" if v.is_delete_marker else "object",
-             v.size, v.last_modified.strftime("%Y-%m-%d %H:%M:%S"), v.storage_class)
+            (
+                v.key,
+                v.version_id,
+                "yes" if v.is_latest else "",
+                "delete marker" if v.is_delete_marker else "object",
+                v.size,
+                v.last_modified.strftime("%Y-%m-%d %H:%M:%S"),
+                v.storage_class,
+            )
             for v in rows
         ],
     )
@@ -278,9 +345,15 @@ def versions(
 def tag(
     ctx: typer.Context,
     uri: Annotated[str, typer.Argument(help="s3://BUCKET/KEY")],
-    pairs: Annotated[list[str] | None, typer.Argument(help="KEY=VALUE tags to set; none shows the tags.")] = None,
-    remove: Annotated[list[str] | None, typer.Option("--remove", help="Tag key to remove (repeatable).")] = None,
-    replace: Annotated[bool, typer.Option("--replace", help="Replace all tags instead of merging.")] = False,
+    pairs: Annotated[
+        list[str] | None, typer.Argument(help="KEY=VALUE tags to set; none shows the tags.")
+    ] = None,
+    remove: Annotated[
+        list[str] | None, typer.Option("--remove", help="Tag key to remove (repeatable).")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace all tags instead of merging.")
+    ] = False,
     version_id: str | None = VersionOption,
     as_json: bool = JsonOption,
 ) -> None:

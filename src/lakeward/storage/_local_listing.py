@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from lakeward.errors import InvalidRequest
 from lakeward.storage._local_rows import info_from_row
-from lakeward.storage.base import ListPage, ObjectVersion, VersionPage
+from lakeward.storage.base import ListPage, ObjectInfo, ObjectVersion, VersionPage
 
 _BATCH = 1000
 _MAX_CHAR = 0x10FFFF
@@ -123,7 +123,8 @@ def list_current(
     """List current versions as one S3 ``ListObjectsV2`` page."""
     if max_keys < 0:
         raise InvalidRequest("max_keys must be zero or positive")
-    objects, prefixes = [], []
+    objects: list[ObjectInfo] = []
+    prefixes: list[str] = []
     resume: _Cursor | None = None
     items = _scan_current(conn, bucket, prefix, delimiter, _start(prefix, start_after, token))
     for count, (kind, row, cursor) in enumerate(items):
@@ -162,6 +163,7 @@ def _scan_versions(
     start: tuple[str, int | None, bool],
 ) -> Iterator[tuple[str, sqlite3.Row | None]]:
     key, seq, inclusive = start
+    args: tuple[str | int, ...]
     while True:
         if seq is not None:
             where, args = "(key > ? OR (key = ? AND seq < ?))", (key, key, seq)
@@ -203,6 +205,7 @@ def list_all_versions(
     version_id_marker: str | None,
 ) -> VersionPage:
     """List versions and delete markers as one S3 ``ListObjectVersions`` page."""
+    start: tuple[str, int | None, bool]
     if delimiter and key_marker and key_marker.endswith(delimiter) and not version_id_marker:
         after = prefix_successor(key_marker)
         start = (after or key_marker, None, after is not None)

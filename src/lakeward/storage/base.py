@@ -152,8 +152,8 @@ class ObjectBody:
     """A readable object body that verifies its SHA-256 when read to the end.
 
     Use it as a context manager, or call :meth:`close` (reading to the end closes it
-    too). ``read()`` with no size reads everything; reading to EOF raises :class:`ChecksumMismatch` if the bytes differ from
-    ``info.sha256``.
+    too). ``read()`` with no size reads everything; reading to EOF raises
+    :class:`ChecksumMismatch` if the bytes differ from ``info.sha256``.
     """
 
     def __init__(self, info: ObjectInfo, stream: IO[bytes], *, verify: bool = True) -> None:
@@ -437,9 +437,7 @@ class ObjectStore(abc.ABC):
     ) -> None:
         """Request a temporary readable copy of an archived version."""
 
-    def doctor(
-        self, *, repair: bool = False, gc: bool = False, progress: Any = None
-    ) -> Any:
+    def doctor(self, *, repair: bool = False, gc: bool = False, progress: Any = None) -> Any:
         """Check the backend's own files against its metadata (local backend only).
 
         Raises:

@@ -72,7 +72,7 @@ _FAILPOINT = os.environ.get("LAKEWARD_FAILPOINT")
 
 def failpoint(name: str) -> None:
     """Kill this process with SIGKILL at a named point (crash tests set LAKEWARD_FAILPOINT)."""
-    if _FAILPOINT == name:
+    if name == _FAILPOINT:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -182,15 +182,15 @@ class LocalObjectStore(ObjectStore):
         locked = require_bucket(conn, bucket)["object_lock"]
         value = get_config(conn, bucket, kind)
         if kind is BucketConfigKind.VERSIONING:
-            return value or {}
+            return dict(value or {})
         if kind is BucketConfigKind.OBJECT_LOCK and locked:
-            return value or {"ObjectLockEnabled": "Enabled"}
+            return dict(value or {"ObjectLockEnabled": "Enabled"})
         if value is None:
             raise NoSuchConfiguration(
                 f"bucket {bucket!r} has no {kind.value} configuration: `lakeward apply` sets "
                 "what lakeward.yaml declares"
             )
-        return value
+        return dict(value)
 
     def put_bucket_config(  # noqa: D102
         self, bucket: str, kind: BucketConfigKind, value: dict[str, Any] | None
