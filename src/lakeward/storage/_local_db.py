@@ -80,7 +80,11 @@ class LakeDB:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._create_schema()
+        try:
+            self._create_schema()
+        except BaseException:
+            self.close()
+            raise
 
     def _create_schema(self) -> None:
         conn = self.conn()
