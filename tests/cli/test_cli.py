@@ -197,13 +197,38 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
 
 def _commands() -> list[str]:
     names = [c.name or c.callback.__name__ for c in app.registered_commands if c.callback]
-    groups = [g.name for g in app.registered_groups if g.name]
-    return sorted(n.replace("_", "-") for n in names + groups)
+    for group in app.registered_groups:
+        assert group.typer_instance is not None and group.name
+        names.append(group.name)
+        names += [f"{group.name} {c.name}" for c in group.typer_instance.registered_commands]
+    return sorted(n.replace("_", "-") for n in names)
 
 
 def test_every_command_has_help_and_is_documented() -> None:
     readme = (ROOT / "README.md").read_text()
     for name in _commands():
-        code, out, _ = run(name, "--help")
+        code, out, _ = run(*name.split(), "--help")
         assert code == 0 and len(out) > 40, name
         assert f"lakeward {name}" in readme, f"{name} is not in README.md"
+
+
+def test_head_restore_and_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run("init", "--name", "acme")[0] == 0
+    code, out, err = run(
+        "cp", "-", "s3://lake/raw/cold.csv", "--storage-class", "GLACIER", input=b"c"
+    )
+    assert code == 0, err
+    code, out, _ = run("head", "s3://lake/raw/cold.csv", "--json")
+    info = json.loads(out)
+    assert info["storage_class"] == "GLACIER" and info["size"] == 1
+    code, _, err = run("cat", "s3://lake/raw/cold.csv")
+    assert code == 1 and "InvalidObjectState" in err and "lakeward restore" in err
+    assert run("restore", "s3://lake/raw/cold.csv", "--days", "2")[0] == 0
+    assert run("cat", "s3://lake/raw/cold.csv")[1] == "c"
+    code, _, err = run("lock", "hold", "s3://lake/raw/cold.csv", "on")
+    assert code == 1 and "object lock" in err  # the starter's buckets have no object lock
+    code, _, err = run(
+        "lock", "retain", "s3://lake/raw/cold.csv", "--days", "1", "--until", "2030-01-01"
+    )
+    assert code == 1 and "exactly one" in err

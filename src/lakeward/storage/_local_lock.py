@@ -65,7 +65,7 @@ def check_delete_allowed(
     where = f"version {row['version_id']} of s3://{bucket}/{row['key']}"
     if row["legal_hold"]:
         raise ObjectLocked(
-            f"{where} is under a legal hold: lift it first (`lakeward lock hold off`)"
+            f"{where} is under a legal hold: lift it first (`lakeward lock hold s3://{bucket}/{row['key']} off`)"
         )
     active = _active(row, now)
     if active is None:
