@@ -39,11 +39,9 @@ from lakeward.config_models import (
     ObjectLock,
     Problem,
     Transition,
-    dataset_problems,
-    lifecycle_problems,
     suggest,
-    tag_problems,
 )
+from lakeward.config_rules import dataset_problems, lifecycle_problems, tag_problems
 from lakeward.errors import ConfigError, InvalidBucketName
 from lakeward.layout import ZONES, validate_bucket_name
 

@@ -530,9 +530,9 @@ SEMANTIC_CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     (
         "too many dataset tags",
-        {"datasets.open_payments.tags": {f"k{i}": "v" for i in range(7)}},
+        {"datasets.open_payments.tags": {f"k{i}": "v" for i in range(6)}},
         "datasets.open_payments.tags",
-        "7 tags; at most 6 are allowed",
+        "6 tags; at most 5 are allowed",
     ),
     (
         "reserved dataset tag",
@@ -759,12 +759,12 @@ def test_valid_variants_pass() -> None:
             "datasets.open_payments.classification": "restricted",
             "datasets.open_payments.partition_by": ["a", "ingest_date", "year"],
             "datasets.open_payments.timestamp_field": "b",
-            "datasets.open_payments.tags": {"Project-Code": 42, "Pii": True},
+            "datasets.open_payments.tags": {"Project-Code": 42, "Sensitive": True},
         }
     )
     config = config_from_dict(data)
     assert check_config(config) == []
-    assert config.dataset("open_payments").tags == {"Project-Code": "42", "Pii": "true"}
+    assert config.dataset("open_payments").tags == {"Project-Code": "42", "Sensitive": "true"}
     lake = config.effective_guardrails("lake")
     assert (lake.encryption.type, lake.object_lock.years, lake.versioning) == ("SSE-KMS", 7, True)
     assert config.effective_guardrails("logs").encryption.type == "SSE-S3"

@@ -1,0 +1,349 @@
+"""Rules that look inside one section of ``lakeward.yaml``: tags, lifecycle, datasets.
+
+The loader in :mod:`lakeward.config` runs them after the models in
+:mod:`lakeward.config_models` validate, together with the rules that cross sections.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+
+from lakeward.config_models import (
+    TIME_PARTITIONS,
+    BucketConfig,
+    Column,
+    DatasetConfig,
+    LifecycleRule,
+    Problem,
+    Transition,
+    suggest,
+)
+
+# ----------------------------------------------------------------- rules within one section
+
+
+_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+STORAGE_CLASS_RANK = {
+    "STANDARD_IA": 1,
+    "ONEZONE_IA": 1,
+    "INTELLIGENT_TIERING": 1,
+    "GLACIER_IR": 2,
+    "GLACIER": 3,
+    "DEEP_ARCHIVE": 4,
+}
+_IA_CLASSES = ("STANDARD_IA", "ONEZONE_IA")
+_CLASS_ORDER = "IA tiers/INTELLIGENT_TIERING < GLACIER_IR < GLACIER < DEEP_ARCHIVE"
+DATASET_TAG_KEYS = ("Owner", "Classification", "Domain", "Dataset", "PII")
+MAX_DATASET_TAGS = 10 - len(DATASET_TAG_KEYS)
+_SIMPLE_TYPES = (
+    "string", "varchar", "char", "tinyint", "smallint", "int", "integer", "bigint", "float",
+    "double", "boolean", "date", "timestamp", "binary", "decimal",
+)  # fmt: skip
+_DECIMAL_RE = re.compile(r"^decimal\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$")
+_SIZED_RE = re.compile(r"^(?:var)?char\(\s*[1-9]\d*\s*\)$")
+_COMPLEX_RE = re.compile(r"^(?:array|map|struct)<.+>$")
+
+
+def tag_problems(
+    tags: Mapping[str, str],
+    path: str,
+    *,
+    reserved: Sequence[str],
+    limit: int | None = None,
+    why: str = "",
+) -> Iterator[Problem]:
+    """Check user tags: count, key/value lengths, reserved and ``aws:`` keys.
+
+    Args:
+        tags: The tags as declared.
+        path: Their yaml path, e.g. ``datasets.x.tags``.
+        reserved: Keys lakeward sets itself (compared case-insensitively).
+        limit: The most tags allowed, if limited.
+        why: Explains the limit in the message.
+
+    Yields:
+        One problem per broken rule.
+    """
+    if limit is not None and len(tags) > limit:
+        yield Problem(path, f"{len(tags)} tags; at most {limit} are allowed{why}")
+    taken = {key.lower() for key in reserved}
+    for key, value in tags.items():
+        step = f"{path}.{key}"
+        if not key or len(key) > 128:
+            yield Problem(step, f"tag keys must be 1-128 characters (this one has {len(key)})")
+        if len(value) > 256:
+            yield Problem(
+                step, f"tag values may have at most 256 characters (this one has {len(value)})"
+            )
+        if key.lower() in taken:
+            yield Problem(
+                step, f"tag key {key!r} is reserved: lakeward sets {', '.join(reserved)} itself"
+            )
+        if key.lower().startswith("aws:"):
+            yield Problem(step, "tag keys starting with 'aws:' are reserved by AWS")
+
+
+_ACTIONS = (
+    "transitions",
+    "expiration_days",
+    "noncurrent_transitions",
+    "noncurrent_expiration_days",
+    "abort_incomplete_multipart_days",
+)
+
+
+def lifecycle_problems(bucket_path: str, bucket: BucketConfig) -> Iterator[Problem]:
+    """Check a bucket's lifecycle rules: ids, filters, actions, transitions.
+
+    Args:
+        bucket_path: The bucket's yaml path, e.g. ``buckets.lake``.
+        bucket: The bucket.
+
+    Yields:
+        One problem per broken rule.
+    """
+    first: dict[str, int] = {}
+    for index, rule in enumerate(bucket.lifecycle):
+        path = f"{bucket_path}.lifecycle[{index}]"
+        if not rule.id or len(rule.id) > 255:
+            yield Problem(
+                f"{path}.id", f"rule ids are 1-255 characters (this one has {len(rule.id)})"
+            )
+        elif rule.id in first:
+            yield Problem(
+                f"{path}.id",
+                f"duplicate rule id {rule.id!r} (also lifecycle[{first[rule.id]}]): "
+                "ids must be unique within a bucket",
+            )
+        first.setdefault(rule.id, index)
+        yield from _rule_filter_problems(rule, path, bucket.zones)
+        yield from _rule_action_problems(rule, path)
+
+
+def _rule_filter_problems(rule: LifecycleRule, path: str, zones: list[str]) -> Iterator[Problem]:
+    if rule.prefix is not None and rule.zone is not None:
+        yield Problem(
+            f"{path}.zone",
+            f"set prefix or zone, not both (zone {rule.zone!r} means prefix '{rule.zone}/')",
+        )
+    if rule.zone is not None and rule.zone not in zones:
+        yield Problem(
+            f"{path}.zone",
+            f"zone {rule.zone!r} is not one of this bucket's zones "
+            f"({', '.join(zones) or 'none'}){suggest(rule.zone, zones)}",
+        )
+    low, high = rule.object_size_greater_than, rule.object_size_less_than
+    for key, value in (("object_size_greater_than", low), ("object_size_less_than", high)):
+        if value is not None and value < 0:
+            yield Problem(f"{path}.{key}", f"must be 0 or more bytes (got {value})")
+    if low is not None and high is not None and high <= low:
+        yield Problem(
+            f"{path}.object_size_less_than",
+            f"must be greater than object_size_greater_than ({low}), or the rule matches nothing",
+        )
+
+
+def _rule_action_problems(rule: LifecycleRule, path: str) -> Iterator[Problem]:
+    if all(getattr(rule, action) in (None, []) for action in _ACTIONS):
+        yield Problem(path, f"the rule does nothing: add at least one of {', '.join(_ACTIONS)}")
+    for key in ("expiration_days", "noncurrent_expiration_days", "abort_incomplete_multipart_days"):
+        value = getattr(rule, key)
+        if value is not None and value < 1:
+            yield Problem(f"{path}.{key}", f"must be 1 or more days (got {value})")
+    yield from _transition_problems(
+        rule.transitions, f"{path}.transitions", rule.expiration_days, f"{path}.expiration_days"
+    )
+    yield from _transition_problems(
+        rule.noncurrent_transitions,
+        f"{path}.noncurrent_transitions",
+        rule.noncurrent_expiration_days,
+        f"{path}.noncurrent_expiration_days",
+    )
+
+
+def _transition_problems(
+    transitions: list[Transition], path: str, expiration: int | None, expiration_path: str
+) -> Iterator[Problem]:
+    previous: Transition | None = None
+    for index, transition in enumerate(transitions):
+        step = f"{path}[{index}]"
+        yield from _one_transition_problems(transition, step)
+        if transition.storage_class in STORAGE_CLASS_RANK:
+            if previous is not None:
+                yield from _order_problems(previous, transition, step)
+            previous = transition
+    last = max((transition.days for transition in transitions), default=None)
+    if expiration is not None and last is not None and expiration <= last:
+        yield Problem(
+            expiration_path,
+            f"{expiration} must be greater than every transition's days (the last is at "
+            f"{last}): objects expire after they have moved",
+        )
+
+
+def _one_transition_problems(transition: Transition, step: str) -> Iterator[Problem]:
+    storage_class = transition.storage_class
+    if storage_class not in STORAGE_CLASS_RANK:
+        yield Problem(
+            f"{step}.storage_class",
+            f"unknown storage class {storage_class!r} (use one of "
+            f"{', '.join(STORAGE_CLASS_RANK)}){suggest(storage_class, STORAGE_CLASS_RANK)}",
+        )
+    if transition.days < 0:
+        yield Problem(f"{step}.days", f"must be 0 or more (got {transition.days})")
+    elif storage_class in _IA_CLASSES and transition.days < 30:
+        yield Problem(
+            f"{step}.days",
+            f"{storage_class} needs days >= 30 (got {transition.days}): S3 refuses earlier "
+            "transitions to the IA tiers",
+        )
+
+
+def _order_problems(previous: Transition, transition: Transition, step: str) -> Iterator[Problem]:
+    if transition.days <= previous.days:
+        yield Problem(
+            f"{step}.days",
+            f"transitions must come in increasing days: {transition.days} is not after the "
+            f"previous transition's {previous.days}",
+        )
+    warmer = (
+        STORAGE_CLASS_RANK[transition.storage_class] < STORAGE_CLASS_RANK[previous.storage_class]
+    )
+    if transition.storage_class == previous.storage_class:
+        yield Problem(
+            f"{step}.storage_class",
+            f"the previous transition already moves objects to {transition.storage_class}",
+        )
+    elif warmer:
+        yield Problem(
+            f"{step}.storage_class",
+            f"cannot go back from {previous.storage_class} to the warmer "
+            f"{transition.storage_class}: the order is {_CLASS_ORDER}",
+        )
+
+
+def _dataset_text_problems(dataset: DatasetConfig, path: str) -> Iterator[Problem]:
+    if not dataset.owner:
+        yield Problem(f"{path}.owner", "name who answers for the data (a team or an e-mail)")
+    for key, value in (("domain", dataset.domain), ("source", dataset.source)):
+        if not _SEGMENT_RE.fullmatch(value) or value in (".", ".."):
+            yield Problem(
+                f"{path}.{key}",
+                f"{value!r} must be letters, digits, '_', '-' or '.' "
+                "(it becomes a key segment: raw/<domain>/<source>/...)",
+            )
+
+
+def _column_problems(columns: list[Column], path: str) -> Iterator[Problem]:
+    first: dict[str, int] = {}
+    for index, column in enumerate(columns):
+        step = f"{path}.columns[{index}]"
+        if not _IDENT_RE.fullmatch(column.name):
+            yield Problem(
+                f"{step}.name", f"{column.name!r} is not an identifier ([A-Za-z_][A-Za-z0-9_]*)"
+            )
+        key = column.name.lower()
+        if key in first:
+            yield Problem(
+                f"{step}.name",
+                f"duplicate column {column.name!r} (also columns[{first[key]}]; names are "
+                "case-insensitive in Athena): remove or rename one",
+            )
+        first.setdefault(key, index)
+        problem = _type_problem(column.type)
+        if problem:
+            yield Problem(f"{step}.type", problem)
+
+
+def _type_problem(text: str) -> str | None:
+    kind = text.strip().lower()
+    if kind in _SIMPLE_TYPES or _SIZED_RE.fullmatch(kind) or _COMPLEX_RE.fullmatch(kind):
+        return None
+    match = _DECIMAL_RE.fullmatch(kind)
+    if match:
+        precision, scale = int(match[1]), int(match[2] or 0)
+        if 1 <= precision <= 38 and scale <= precision:
+            return None
+        return f"{text!r} is out of range: decimal(p,s) needs p in 1-38 and s <= p"
+    return (
+        f"unknown column type {text!r} (use string, int, bigint, double, decimal(p,s), boolean, "
+        f"date, timestamp, ...){suggest(kind, _SIMPLE_TYPES)}"
+    )
+
+
+def _unknown_column(name: str, declared: list[str], *, partitions: bool) -> str:
+    options = [*declared, *TIME_PARTITIONS] if partitions else declared
+    time = f"; time partitions: {', '.join(TIME_PARTITIONS)}" if partitions else ""
+    listed = ", ".join(declared)
+    return f"unknown column {name!r} (declared columns: {listed}{time}){suggest(name, options)}"
+
+
+def _partition_problems(dataset: DatasetConfig, path: str) -> Iterator[Problem]:
+    declared = dataset.column_names
+    first: dict[str, int] = {}
+    for index, part in enumerate(dataset.partition_by):
+        step = f"{path}.partition_by[{index}]"
+        if not _IDENT_RE.fullmatch(part):
+            yield Problem(
+                step,
+                f"{part!r} is not an identifier ([A-Za-z_][A-Za-z0-9_]*), as partitions must be",
+            )
+        elif part in first:
+            yield Problem(step, f"duplicate partition {part!r} (also partition_by[{first[part]}])")
+        elif declared and part not in declared and part not in TIME_PARTITIONS:
+            yield Problem(step, _unknown_column(part, declared, partitions=True))
+        first.setdefault(part, index)
+
+
+def _prefix_problems(dataset: DatasetConfig, path: str) -> Iterator[Problem]:
+    if dataset.prefix is None:
+        return
+    prefix = dataset.prefix.strip("/")
+    parts = prefix.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        yield Problem(
+            f"{path}.prefix", f"prefix {dataset.prefix!r} has an empty, '.' or '..' segment"
+        )
+    elif parts[0] != dataset.zone:
+        yield Problem(
+            f"{path}.prefix",
+            f"prefix {dataset.prefix!r} must start with the dataset's zone "
+            f"({dataset.zone!r}), e.g. {dataset.zone}/{prefix}",
+        )
+
+
+def _timestamp_problems(dataset: DatasetConfig, path: str) -> Iterator[Problem]:
+    name = dataset.timestamp_field
+    if name is None:
+        return
+    declared = dataset.column_names
+    if not _IDENT_RE.fullmatch(name):
+        yield Problem(f"{path}.timestamp_field", f"{name!r} is not an identifier")
+    elif declared and name not in declared:
+        yield Problem(f"{path}.timestamp_field", _unknown_column(name, declared, partitions=False))
+
+
+def dataset_problems(dataset: DatasetConfig, path: str) -> Iterator[Problem]:
+    """Check one dataset on its own: names, columns, partitions, timestamp field, tags.
+
+    Args:
+        dataset: The dataset.
+        path: Its yaml path, e.g. ``datasets.open_payments``.
+
+    Yields:
+        One problem per broken rule.
+    """
+    yield from _dataset_text_problems(dataset, path)
+    yield from _column_problems(dataset.columns, path)
+    yield from _partition_problems(dataset, path)
+    yield from _prefix_problems(dataset, path)
+    yield from _timestamp_problems(dataset, path)
+    yield from tag_problems(
+        dataset.tags,
+        f"{path}.tags",
+        reserved=DATASET_TAG_KEYS,
+        limit=MAX_DATASET_TAGS,
+        why=f" (lakeward adds {', '.join(DATASET_TAG_KEYS)}; S3 allows 10 per object)",
+    )
