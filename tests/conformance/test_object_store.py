@@ -615,3 +615,29 @@ def test_every_error_is_a_lake_error(store: ObjectStore, bucket: str) -> None:
         with pytest.raises(errors.LakeError) as caught:
             call()
         assert str(caught.value)
+
+
+def test_put_many_each_object_on_its_own(store: ObjectStore, bucket: str) -> None:
+    from lakeward.storage import PutRequest
+
+    store.put(bucket, "exists", b"old")
+    requests = [
+        PutRequest(bucket, f"batch/{i}", f"body {i}".encode(), tags={"n": str(i)}) for i in range(6)
+    ]
+    requests.append(PutRequest(bucket, "exists", b"new", if_none_match=True))
+    requests.append(PutRequest(bucket, "bad", b"x", checksum_sha256="0" * 64))
+    requests.append(PutRequest(bucket, "", b"x"))
+    results = store.put_many(requests)
+    assert [type(r).__name__ for r in results[6:]] == [
+        "PreconditionFailed",
+        "ChecksumMismatch",
+        "InvalidKey",
+    ]
+    for i, result in enumerate(results[:6]):
+        assert not isinstance(result, errors.LakeError)
+        assert result.sha256 == hashlib.sha256(f"body {i}".encode()).hexdigest()
+        assert read(store, bucket, f"batch/{i}") == f"body {i}".encode()
+        assert store.get_tags(bucket, f"batch/{i}") == {"n": str(i)}
+    assert read(store, bucket, "exists") == b"old"
+    with pytest.raises(errors.NoSuchKey):
+        store.head(bucket, "bad")

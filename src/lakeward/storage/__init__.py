@@ -23,6 +23,7 @@ from lakeward.storage.base import (
     ObjectInfo,
     ObjectStore,
     ObjectVersion,
+    PutRequest,
     Retention,
     VersionPage,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "ObjectInfo",
     "ObjectStore",
     "ObjectVersion",
+    "PutRequest",
     "Retention",
     "VersionPage",
     "open_store",

@@ -52,10 +52,20 @@ class LakeFiles:
         self.tmp = root / "tmp"
         for folder in (self.blobs, self.view, self.tmp):
             folder.mkdir(parents=True, exist_ok=True)
+        self._made: set[Path] = set()
+
+    def ensure_dir(self, folder: Path) -> None:
+        """``mkdir -p`` that remembers what it made (folders are never removed while open)."""
+        if folder not in self._made:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
 
     # -- staging ------------------------------------------------------------------------
-    def stage(self, data: bytes | Path | IO[bytes]) -> StagedBody:
+    def stage(self, data: bytes | Path | IO[bytes], *, fsync: bool = True) -> StagedBody:
         """Stream ``data`` into a fresh staging file while hashing it; fsync it.
+
+        With ``fsync=False`` the caller makes it durable (see :meth:`sync`), so a batch
+        pays for one sync instead of one per file.
 
         Raises:
             StorageFull: The disk filled up (the staging file is removed).
@@ -66,7 +76,8 @@ class LakeFiles:
             with _open_source(data) as source, path.open("xb") as out:
                 sha, md5, size = _copy_hashing(source, out)
                 out.flush()
-                os.fsync(out.fileno())
+                if fsync:
+                    os.fsync(out.fileno())
         except OSError as exc:
             path.unlink(missing_ok=True)
             raise _translate_os_error(exc, data) from exc
@@ -80,20 +91,35 @@ class LakeFiles:
         """Return where the blob with this SHA-256 lives."""
         return self.blobs / sha256[:2] / sha256[2:]
 
-    def commit_blob(self, staged: StagedBody) -> Path:
-        """Link a staged body into ``blobs/`` (a no-op when that content is stored already)."""
+    def commit_blob(self, staged: StagedBody, *, sync: bool = True) -> bool:
+        """Link a staged body into ``blobs/``; return False when that content was stored already.
+
+        With ``sync=False`` the caller syncs the blob's folder (see :meth:`sync`).
+        """
         target = self.blob_path(staged.sha256)
         if target.exists():
-            return target
-        target.parent.mkdir(parents=True, exist_ok=True)
+            return False
+        self.ensure_dir(target.parent)
         try:
             os.link(staged.path, target)
         except FileExistsError:
-            return target
+            return False
         except OSError as exc:
             raise _translate_os_error(exc, None) from exc
-        _fsync_dir(target.parent)
-        return target
+        if sync:
+            _fsync_path(target.parent)
+        return True
+
+    def sync(self, paths: list[Path]) -> None:
+        """Make files (or folders) durable: fsync one, or one ``syncfs`` of the lake's file system."""
+        if not paths:
+            return
+        try:
+            if len(paths) == 1 or not _syncfs(self.root):
+                for path in paths:
+                    _fsync_path(path)
+        except OSError as exc:
+            raise _translate_os_error(exc, None) from exc
 
     # -- view ---------------------------------------------------------------------------
     def view_path(self, bucket: str, key: str) -> Path | None:
@@ -108,11 +134,18 @@ class LakeFiles:
         path = self.view_path(bucket, key)
         if path is None:
             return False
+        blob = self.blob_path(sha256)
+        if _same_file(path, blob):
+            return True
         temp = self.tmp / f"view-{uuid.uuid4().hex}"
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.link(self.blob_path(sha256), temp)
-            temp.replace(path)
+            os.link(blob, temp)
+            try:
+                temp.replace(path)
+            except FileNotFoundError:  # first key under this folder: make it, then retry
+                path.parent.mkdir(parents=True, exist_ok=True)
+                temp.replace(path)
+            temp.unlink(missing_ok=True)  # rename() between two links of one inode is a no-op
         except (FileExistsError, NotADirectoryError, IsADirectoryError):
             temp.unlink(missing_ok=True)
             return False  # a file/folder clash: the key stays API-only
@@ -202,12 +235,37 @@ def hash_file(path: Path) -> str:
     return sha.hexdigest()
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except (OSError, ValueError):
+        return False
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _syncfs(root: Path) -> bool:
+    """Flush the whole file system holding ``root`` (Linux ``syncfs``); False if unavailable."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    syncfs = getattr(libc, "syncfs", None)
+    if syncfs is None:
+        return False
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code))
+    finally:
+        os.close(fd)
+    return True
 
 
 def _pid_alive(pid: int) -> bool:

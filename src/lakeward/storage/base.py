@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
-from lakeward.errors import ChecksumMismatch, NotSupported
+from lakeward.errors import ChecksumMismatch, LakeError, NotSupported
 
 __all__ = [
     "ARCHIVED_CLASSES",
@@ -31,6 +31,7 @@ __all__ = [
     "ObjectStore",
     "ObjectVersion",
     "PutData",
+    "PutRequest",
     "Retention",
     "VersionPage",
 ]
@@ -146,6 +147,36 @@ class DeleteResult:
     """The delete marker's id, or the id of the version removed."""
     delete_marker: bool
     """True when the delete added (or removed) a delete marker."""
+
+
+@dataclass(frozen=True)
+class PutRequest:
+    """One object of a :meth:`ObjectStore.put_many` batch; fields as :meth:`ObjectStore.put`."""
+
+    bucket: str
+    key: str
+    data: PutData
+    metadata: dict[str, str] | None = None
+    tags: dict[str, str] | None = None
+    content_type: str | None = None
+    if_none_match: bool = False
+    checksum_sha256: str | None = None
+    storage_class: str = "STANDARD"
+    retention: Retention | None = None
+    legal_hold: bool = False
+
+    def options(self) -> dict[str, Any]:
+        """The keyword arguments of :meth:`ObjectStore.put` for this request."""
+        return {
+            "metadata": self.metadata,
+            "tags": self.tags,
+            "content_type": self.content_type,
+            "if_none_match": self.if_none_match,
+            "checksum_sha256": self.checksum_sha256,
+            "storage_class": self.storage_class,
+            "retention": self.retention,
+            "legal_hold": self.legal_hold,
+        }
 
 
 class ObjectBody:
@@ -311,6 +342,27 @@ class ObjectStore(abc.ABC):
             ChecksumMismatch: The body does not match ``checksum_sha256``.
             NoSuchBucket: The bucket does not exist.
         """
+
+    def put_many(self, requests: Sequence[PutRequest]) -> list[ObjectInfo | LakeError]:
+        """Store several objects; each succeeds or fails on its own.
+
+        Backends may group the writes (the local backend commits a batch with one
+        file-system sync and one SQLite transaction); every object is durable when this
+        returns. The default puts them one by one.
+
+        Returns:
+            For each request, in order, its :class:`ObjectInfo` or the :class:`LakeError`
+            that refused it (nothing was written for that request).
+        """
+        results: list[ObjectInfo | LakeError] = []
+        for request in requests:
+            try:
+                results.append(
+                    self.put(request.bucket, request.key, request.data, **request.options())
+                )
+            except LakeError as exc:
+                results.append(exc)
+        return results
 
     @abc.abstractmethod
     def head(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:

@@ -12,7 +12,8 @@ import os
 import signal
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from lakeward.errors import (
     InvalidRequest,
     InvalidRetention,
     LakeCorrupted,
+    LakeError,
     NoSuchConfiguration,
     NoSuchKey,
     NoSuchVersion,
@@ -33,7 +35,7 @@ from lakeward.errors import (
 from lakeward.layout import validate_bucket_name, validate_key
 from lakeward.storage import _local_lock as lock_rules
 from lakeward.storage._local_db import LakeDB
-from lakeward.storage._local_files import LakeFiles
+from lakeward.storage._local_files import LakeFiles, StagedBody
 from lakeward.storage._local_listing import list_all_versions, list_current
 from lakeward.storage._local_rows import (
     bucket_row,
@@ -58,6 +60,7 @@ from lakeward.storage.base import (
     ObjectInfo,
     ObjectStore,
     PutData,
+    PutRequest,
     Retention,
     VersionPage,
 )
@@ -68,6 +71,7 @@ if TYPE_CHECKING:
 Clock = Callable[[], datetime]
 
 _FAILPOINT = os.environ.get("LAKEWARD_FAILPOINT")
+STAGING_THREADS = 4
 
 
 def failpoint(name: str) -> None:
@@ -223,37 +227,118 @@ class LocalObjectStore(ObjectStore):
         retention: Retention | None = None,
         legal_hold: bool = False,
     ) -> ObjectInfo:
-        validate_key(key)
-        check_storage_class(storage_class)
-        fields = {
-            "metadata": json.dumps(clean_metadata(metadata)),
-            "tags": json.dumps(check_tags(tags)),
-            "content_type": content_type or guess_type(key),
-            "storage_class": storage_class,
-            "legal_hold": int(legal_hold),
-        }
-        staged = self.files.stage(data)
+        request = PutRequest(
+            bucket, key, data, metadata=metadata, tags=tags, content_type=content_type,
+            if_none_match=if_none_match, checksum_sha256=checksum_sha256,
+            storage_class=storage_class, retention=retention, legal_hold=legal_hold,
+        )  # fmt: skip
+        result = self.put_many([request])[0]
+        if isinstance(result, LakeError):
+            raise result
+        return result
+
+    def put_many(self, requests: Sequence[PutRequest]) -> list[ObjectInfo | LakeError]:
+        """Store a batch with group commit: one sync of the staged bodies, one transaction.
+
+        Each request succeeds or fails on its own (a savepoint per object); every object
+        is durable when this returns.
+        """
+        results: list[ObjectInfo | LakeError | None] = [None] * len(requests)
+        staged: dict[int, tuple[StagedBody, dict[str, Any]]] = {}
         try:
-            if checksum_sha256 and checksum_sha256.lower() != staged.sha256:
-                raise ChecksumMismatch(
-                    f"body of s3://{bucket}/{key} has SHA-256 {staged.sha256}, but "
-                    f"{checksum_sha256} was declared: nothing was written; send the file again"
-                )
-            fields.update(sha256=staged.sha256, etag=staged.md5, size=staged.size)
+            for index, outcome in enumerate(self._stage_all(requests)):
+                if isinstance(outcome, LakeError):
+                    results[index] = outcome
+                else:
+                    staged[index] = outcome
+            self.files.sync([body.path for body, _ in staged.values()])
             failpoint("put:staged")
-            with self._writing() as conn:
-                require_bucket(conn, bucket)
-                self.files.commit_blob(staged)
-                failpoint("put:blob")
-                if if_none_match:
-                    require_absent(conn, bucket, key)
-                fields.update(self._lock_fields(conn, bucket, retention, legal_hold))
-                row = self._insert_version(conn, bucket, key, fields, "ObjectCreated:Put")
-                self._apply_view(conn, bucket, key)
-                failpoint("put:view")
+            if staged:
+                self._commit_batch(requests, staged, results)
             failpoint("put:committed")
         finally:
-            staged.path.unlink(missing_ok=True)
+            for body, _ in staged.values():
+                body.path.unlink(missing_ok=True)
+        return [r if r is not None else LakeError("not attempted") for r in results]
+
+    def _stage_all(
+        self, requests: Sequence[PutRequest]
+    ) -> list[tuple[StagedBody, dict[str, Any]] | LakeError]:
+        """Stage every body, in parallel threads for batches (file I/O releases the GIL)."""
+
+        def attempt(request: PutRequest) -> tuple[StagedBody, dict[str, Any]] | LakeError:
+            try:
+                return self._stage_request(request)
+            except LakeError as exc:
+                return exc
+
+        if len(requests) < 4:
+            return [attempt(r) for r in requests]
+        with ThreadPoolExecutor(max_workers=STAGING_THREADS) as pool:
+            return list(pool.map(attempt, requests))
+
+    def _stage_request(self, request: PutRequest) -> tuple[StagedBody, dict[str, Any]]:
+        validate_key(request.key)
+        check_storage_class(request.storage_class)
+        fields: dict[str, Any] = {
+            "metadata": json.dumps(clean_metadata(request.metadata)),
+            "tags": json.dumps(check_tags(request.tags)),
+            "content_type": request.content_type or guess_type(request.key),
+            "storage_class": request.storage_class,
+            "legal_hold": int(request.legal_hold),
+        }
+        body = self.files.stage(request.data, fsync=False)
+        declared = request.checksum_sha256
+        if declared and declared.lower() != body.sha256:
+            body.path.unlink(missing_ok=True)
+            raise ChecksumMismatch(
+                f"body of s3://{request.bucket}/{request.key} has SHA-256 {body.sha256}, but "
+                f"{declared} was declared (did the file change while it was read?): nothing "
+                "was written; send it again"
+            )
+        fields.update(sha256=body.sha256, etag=body.md5, size=body.size)
+        return body, fields
+
+    def _commit_batch(
+        self,
+        requests: Sequence[PutRequest],
+        staged: dict[int, tuple[StagedBody, dict[str, Any]]],
+        results: list[ObjectInfo | LakeError | None],
+    ) -> None:
+        new_dirs: set[Path] = set()
+        with self._writing() as conn:
+            self._declare_view_changes([(requests[i].bucket, requests[i].key) for i in staged])
+            for index, (body, fields) in staged.items():
+                results[index] = self._commit_one(conn, requests[index], body, fields, new_dirs)
+            self.files.sync(sorted(new_dirs))
+            failpoint("put:view")
+
+    def _commit_one(
+        self,
+        conn: sqlite3.Connection,
+        request: PutRequest,
+        body: StagedBody,
+        fields: dict[str, Any],
+        new_dirs: set[Path],
+    ) -> ObjectInfo | LakeError:
+        bucket, key = request.bucket, request.key
+        conn.execute("SAVEPOINT put_object")
+        try:
+            require_bucket(conn, bucket)
+            if self.files.commit_blob(body, sync=False):
+                new_dirs.add(self.files.blob_path(body.sha256).parent)
+            failpoint("put:blob")
+            if request.if_none_match:
+                require_absent(conn, bucket, key)
+            locks = self._lock_fields(conn, bucket, request.retention, request.legal_hold)
+            row = self._insert_version(conn, bucket, key, {**fields, **locks}, "ObjectCreated:Put")
+            self.sync_view(conn, bucket, key)
+        except LakeError as exc:
+            conn.execute("ROLLBACK TO put_object")
+            conn.execute("RELEASE put_object")
+            self.sync_view(conn, bucket, key)
+            return exc
+        conn.execute("RELEASE put_object")
         return info_from_row(bucket, row)
 
     def _lock_fields(
@@ -357,12 +442,16 @@ class LocalObjectStore(ObjectStore):
                     self.sync_view(conn, bucket, key)
                 intent.unlink(missing_ok=True)
 
-    def _apply_view(self, conn: sqlite3.Connection, bucket: str, key: str) -> None:
-        """Update the view of one key inside the current write transaction."""
+    def _declare_view_changes(self, entries: list[tuple[str, str]]) -> None:
+        """Record, before touching them, the view entries this transaction may change."""
         intents: list[Path] | None = getattr(self._tls, "intents", None)
         if intents is None:
-            raise RuntimeError("_apply_view outside _writing()")
-        intents.append(self.files.write_intent([(bucket, key)]))
+            raise RuntimeError("view changes outside _writing()")
+        intents.append(self.files.write_intent(entries))
+
+    def _apply_view(self, conn: sqlite3.Connection, bucket: str, key: str) -> None:
+        """Update the view of one key inside the current write transaction."""
+        self._declare_view_changes([(bucket, key)])
         self.sync_view(conn, bucket, key)
 
     def head(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:  # noqa: D102
