@@ -248,15 +248,15 @@ def test_tag_value() -> None:
         PiiFinding("a", "credit_card", 2, 9),
         PiiFinding("c", "email", 1, 1),
     ]
-    assert pii_tag_value(findings) == "credit_card,email"
+    assert pii_tag_value(findings) == "credit_card+email"
     assert pii_tag_value([]) is None
     every = [PiiFinding("c", kind, 1, 1) for kind in PII_KINDS]
-    assert pii_tag_value(every) == ",".join(PII_KINDS)
+    assert pii_tag_value(every) == "+".join(PII_KINDS)
     long = [PiiFinding("c", f"kind_{i:03}", 1, 1) for i in range(40)]
     value = pii_tag_value(long)
     assert value is not None
     assert len(value) <= 256
-    assert value.split(",")[-1].startswith("kind_")
+    assert value.split("+")[-1].startswith("kind_")
 
 
 def luhn_complete(body: str) -> str:

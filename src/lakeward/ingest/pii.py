@@ -132,17 +132,17 @@ def pii_tag_value(findings: list[PiiFinding]) -> str | None:
         findings: As returned by :func:`scan_pii`.
 
     Returns:
-        Comma-separated kinds (at most 256 characters, whole kinds only), or ``None``
-        when there are no findings.
+        Kinds joined by ``+`` (a character S3 tag values allow everywhere; at most 256
+        characters, whole kinds only), or ``None`` when there are no findings.
 
     >>> pii_tag_value([PiiFinding("b", "email", 1, 1), PiiFinding("a", "credit_card", 2, 9)])
-    'credit_card,email'
+    'credit_card+email'
     >>> pii_tag_value([]) is None
     True
     """
     value = ""
     for kind in sorted({f.kind for f in findings}):
-        candidate = f"{value},{kind}" if value else kind
+        candidate = f"{value}+{kind}" if value else kind
         if len(candidate) > MAX_TAG_VALUE:
             break
         value = candidate

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from lakeward.errors import InvalidRequest
 
 if TYPE_CHECKING:
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa
 
 __all__ = ["COMPRESSIONS", "FORMATS", "FileProfile", "profile_file"]
 
@@ -167,7 +167,7 @@ def _schema_of(schema: pa.Schema) -> list[dict[str, str]]:
 
 
 def _profile_parquet(path: Path, sample_rows: int) -> FileProfile:
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq
 
     with pq.ParquetFile(path) as parquet:
         sample: list[dict[str, Any]] = []
@@ -206,7 +206,7 @@ def _profile_text(open_stream: OpenStream, fmt: str, sample_rows: int) -> FilePr
     if first == "[":
         return _profile_json_array(open_stream, sample_rows)
     if first == "{":
-        return _profile_ndjson(open_stream, sample_rows)
+        return _profile_ndjson(open_stream, sample_rows, multiline=fmt == "json")
     return _failed(f"malformed {fmt}: expected a JSON object or array, not another value")
 
 
@@ -302,8 +302,12 @@ def _profile_json_array(open_stream: OpenStream, sample_rows: int) -> FileProfil
     return FileProfile(rows=len(records), schema=schema, sample=sample, error=None)
 
 
-def _profile_ndjson(open_stream: OpenStream, sample_rows: int) -> FileProfile:
-    """Read NDJSON whole when small; otherwise count lines and infer from a prefix."""
+def _profile_ndjson(open_stream: OpenStream, sample_rows: int, *, multiline: bool) -> FileProfile:
+    """Read NDJSON whole when small; otherwise count lines and infer from a prefix.
+
+    ``multiline`` lets a small file's objects span lines (pretty-printed ``json``);
+    a large file is always counted one object per line.
+    """
     head: list[bytes] = []
     size = 0
     with open_stream() as stream:
@@ -314,18 +318,22 @@ def _profile_ndjson(open_stream: OpenStream, sample_rows: int) -> FileProfile:
             if size > _NDJSON_IN_MEMORY_LIMIT:
                 break
         else:
-            return _ndjson_table(b"".join(head), sample_rows)
+            return _ndjson_table(b"".join(head), sample_rows, multiline=multiline)
         prefix = _prefix(head, _NDJSON_SCHEMA_PREFIX)
         rows = _count_nonblank_lines(_drain(head, chunks))
     return _ndjson_prefix(prefix, rows, sample_rows)
 
 
-def _ndjson_table(data: bytes, sample_rows: int) -> FileProfile:
+def _ndjson_table(data: bytes, sample_rows: int, *, multiline: bool = False) -> FileProfile:
     import pyarrow as pa
     from pyarrow import json as pjson
 
     block = max(_READ_CHUNK, min(len(data), 64 * MIB))
-    table = pjson.read_json(pa.BufferReader(data), read_options=pjson.ReadOptions(block_size=block))
+    table = pjson.read_json(
+        pa.BufferReader(data),
+        read_options=pjson.ReadOptions(block_size=block),
+        parse_options=pjson.ParseOptions(newlines_in_values=multiline),
+    )
     return FileProfile(
         rows=table.num_rows,
         schema=_schema_of(table.schema),
@@ -362,12 +370,13 @@ def _read_up_to(stream: pa.NativeFile, limit: int) -> bytes:
 
 def _prefix(chunks: list[bytes], size: int) -> bytes:
     parts: list[bytes] = []
+    total = 0
     for chunk in chunks:
-        parts.append(chunk)
-        size -= len(chunk)
-        if size <= 0:
+        if total >= size:
             break
-    return b"".join(parts)[: size + sum(map(len, parts))]
+        parts.append(chunk)
+        total += len(chunk)
+    return b"".join(parts)[:size]
 
 
 def _drain(head: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:

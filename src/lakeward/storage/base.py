@@ -258,6 +258,9 @@ class ObjectStore(abc.ABC):
     scheme: str = ""
     """The URI scheme that selects this backend (``local``, ``s3``)."""
 
+    prefers_batches: bool = False
+    """True when :meth:`put_many` is much faster than parallel ``put`` calls (group commit)."""
+
     # -- buckets -------------------------------------------------------------------------
     @abc.abstractmethod
     def create_bucket(self, bucket: str, *, object_lock: bool = False) -> None:

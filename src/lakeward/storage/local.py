@@ -94,6 +94,7 @@ class LocalObjectStore(ObjectStore):
     """
 
     scheme = "local"
+    prefers_batches = True
 
     def __init__(self, root: str | Path, *, clock: Clock | None = None) -> None:
         self.root = Path(root).expanduser().resolve()
