@@ -10,19 +10,22 @@ b'hello'
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from lakeward.config import load_config
 from lakeward.config_models import LakeConfig
+from lakeward.errors import InvalidRequest
 from lakeward.layout import S3Uri, parse_s3_uri
 from lakeward.storage import BucketConfigKind, ObjectInfo, ObjectStore, open_store
 from lakeward.storage.base import PutData
 
 if TYPE_CHECKING:
+    from lakeward.ingest import IngestReport
     from lakeward.storage.local_doctor import DoctorReport, Progress
 
 __all__ = ["BucketStatus", "Lake", "load_lake"]
@@ -144,6 +147,74 @@ class Lake:
         with self.store.get(target.bucket, target.key, version_id=version_id) as body:
             return body.read()
 
+    # -- ingest --------------------------------------------------------------------------
+    def ingest(
+        self,
+        inputs: str | Path | Sequence[str | Path],
+        *,
+        dataset: str,
+        partitions: Mapping[str, str] | None = None,
+        partition_from_path: str | None = None,
+        ingest_date: date | str | None = None,
+        dry_run: bool = False,
+        move: bool = False,
+        workers: int = 4,
+        allow_pii: bool = False,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> IngestReport:
+        r"""Ingest local files into a dataset's raw prefix, exactly once.
+
+        Args:
+            inputs: Files, folders (recursive) and glob patterns.
+            dataset: A dataset declared in lakeward.yaml.
+            partitions: Partition values, e.g. ``{"year": "2023"}``.
+            partition_from_path: Take partition values from folders, e.g. ``"{year}/"``.
+            ingest_date: The ``ingest_date`` partition (default: today, UTC).
+            dry_run: Plan only: hash and decide, write nothing.
+            move: Delete each local file once the lake's copy is verified.
+            workers: Threads for hashing (and uploads on S3).
+            allow_pii: Let files with PII findings into a ``public`` dataset.
+            progress: Called as ``progress(stage, done, total)``.
+
+        Returns:
+            The run's report (``report.ok`` is False when a file was refused or failed).
+
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "a.csv").write_text("id,email\n1,ana@example.com\n")
+        >>> with Lake.open(overrides={"backend.root": str(folder / "lake"),
+        ...                           "datasets.crm.domain": "sales", "datasets.crm.source": "crm",
+        ...                           "datasets.crm.owner": "sales-team"}) as lake:
+        ...     _ = lake.init()
+        ...     first = lake.ingest(folder / "a.csv", dataset="crm", ingest_date="2024-05-01")
+        ...     again = lake.ingest(folder / "a.csv", dataset="crm", ingest_date="2024-05-01")
+        >>> first.counts["uploaded"], again.counts["skipped"], first.files[0].key
+        (1, 1, 'raw/sales/crm/ingest_date=2024-05-01/a.csv')
+        >>> first.files[0].pii_tag
+        'email'
+        """
+        from lakeward.ingest import IngestOptions, ingest
+
+        options = IngestOptions(
+            dataset=dataset,
+            partitions=dict(partitions or {}),
+            partition_from_path=partition_from_path,
+            ingest_date=_as_date(ingest_date),
+            dry_run=dry_run,
+            move=move,
+            workers=workers,
+            allow_pii=allow_pii,
+        )
+        items = [inputs] if isinstance(inputs, str | Path) else list(inputs)
+        return ingest(self.config, self.store, items, options, progress=progress)
+
+    def manifest(self, uri: str) -> dict[str, Any]:
+        """Return the manifest ("passport") of an ingested object, or a manifest by its key."""
+        from lakeward.ingest import read_manifest
+
+        target = self.resolve(uri)
+        return read_manifest(self.store, target.bucket, target.key)
+
     def doctor(
         self,
         *,
@@ -158,6 +229,17 @@ class Lake:
         """
         report: DoctorReport = self.store.doctor(repair=repair, gc=gc, progress=progress)
         return report
+
+
+def _as_date(value: date | str | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidRequest(
+            f"ingest date {value!r} is not a date: write it as YYYY-MM-DD"
+        ) from exc
 
 
 def load_lake(path: str | Path | None = None, **overrides: Any) -> Lake:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from lakeward.cli import admin, objects, protect
+from lakeward.cli import admin, ingest, objects, protect
 from lakeward.cli._common import CliState, out
 
 app = typer.Typer(
@@ -58,6 +58,7 @@ def main(
 
 
 objects.register(app)
+ingest.register(app)
 protect.register(app)
 admin.register(app)
 

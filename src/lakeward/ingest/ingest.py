@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import socket
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -133,7 +134,7 @@ def _plan(ctx: _Context, sources: list[SourceFile]) -> list[FileResult]:
     when = ctx.options.ingest_date or datetime.now(UTC).date()
     results = []
     for source in sources:
-        result = FileResult(source=str(source.path))
+        result = FileResult(source=str(source.path), size=source.path.stat().st_size)
         try:
             result.key, result.partitions = key_for(
                 ctx.dataset,
@@ -260,27 +261,27 @@ def _tags(ctx: _Context, result: FileResult | None) -> dict[str, str]:
     return tags
 
 
-def _requests(ctx: _Context, result: FileResult) -> list[tuple[str, PutRequest]]:
-    """The object (unless only its manifest is missing) and its manifest, as one unit."""
+def _data_request(ctx: _Context, result: FileResult) -> PutRequest:
     assert result.key is not None
-    manifest_key = manifests.file_manifest_key(ctx.dataset, result.key)
-    manifest = PutRequest(
-        ctx.bucket, manifest_key, manifests.encode(_file_manifest(ctx, result)),
-        metadata={manifests.RUN_METADATA_KEY: ctx.run_id}, tags=_tags(ctx, None),
-        content_type="application/json",
-    )  # fmt: skip
-    if result.action == "skip":
-        return [("manifest", manifest)]
     metadata = {
         manifests.RUN_METADATA_KEY: ctx.run_id,
-        manifests.MANIFEST_METADATA_KEY: manifest_key,
+        manifests.MANIFEST_METADATA_KEY: manifests.file_manifest_key(ctx.dataset, result.key),
         "lakeward-source": Path(result.source).name,
     }
-    data = PutRequest(
+    return PutRequest(
         ctx.bucket, result.key, Path(result.source), metadata=metadata, tags=_tags(ctx, result),
         if_none_match=result.action == "upload", checksum_sha256=result.sha256,
     )  # fmt: skip
-    return [("data", data), ("manifest", manifest)]
+
+
+def _manifest_request(ctx: _Context, result: FileResult) -> PutRequest:
+    assert result.key is not None
+    return PutRequest(
+        ctx.bucket, manifests.file_manifest_key(ctx.dataset, result.key),
+        manifests.encode(_file_manifest(ctx, result)),
+        metadata={manifests.RUN_METADATA_KEY: ctx.run_id}, tags=_tags(ctx, None),
+        content_type="application/json",
+    )  # fmt: skip
 
 
 def _file_manifest(ctx: _Context, result: FileResult) -> dict[str, Any]:
@@ -291,7 +292,8 @@ def _file_manifest(ctx: _Context, result: FileResult) -> dict[str, Any]:
         "dataset": ctx.options.dataset,
         "bucket": ctx.bucket,
         "key": result.key,
-        "source_path": result.source,
+        "source_path": str(Path(result.source).resolve()),
+        "source_host": socket.gethostname(),
         "size": result.size,
         "sha256": result.sha256,
         "rows": result.rows,
@@ -323,16 +325,21 @@ def _batches(results: list[FileResult]) -> list[list[FileResult]]:
 
 
 def _upload(ctx: _Context, results: list[FileResult]) -> None:
+    """Upload in batches: the objects, then the manifests of those that were stored."""
     todo = [r for r in results if r.action in ("upload", "version")]
     todo += _missing_manifests(ctx, [r for r in results if r.action == "skip"])
     done = 0
     for batch in _batches(todo):
-        units = [
-            (result, kind, request) for result in batch for kind, request in _requests(ctx, result)
-        ]
-        outcomes = _put(ctx, [request for _, _, request in units])
-        for (result, kind, _), outcome in zip(units, outcomes, strict=True):
-            _settle(ctx, result, kind, outcome)
+        uploads = [r for r in batch if r.action != "skip"]
+        outcomes = _put(ctx, [_data_request(ctx, r) for r in uploads])
+        for result, outcome in zip(uploads, outcomes, strict=True):
+            _settle(ctx, result, outcome)
+        stored = [r for r in batch if r.status in ("uploaded", "versioned", "skipped")]
+        for result, outcome in zip(
+            stored, _put(ctx, [_manifest_request(ctx, r) for r in stored]), strict=True
+        ):
+            if isinstance(outcome, LakeError):
+                result.reason = f"its manifest was not written ({outcome}): re-run to write it"
         if _FAILPOINT == "ingest:batch":
             os.kill(os.getpid(), 9)
         done += len(batch)
@@ -360,11 +367,7 @@ def _put(ctx: _Context, requests: list[PutRequest]) -> list[ObjectInfo | LakeErr
         return [outcome for chunk in chunks for outcome in chunk]
 
 
-def _settle(ctx: _Context, result: FileResult, kind: str, outcome: ObjectInfo | LakeError) -> None:
-    if kind == "manifest":
-        if isinstance(outcome, LakeError) and result.status != "failed":
-            result.reason = f"its manifest was not written ({outcome}): re-run to write it"
-        return
+def _settle(ctx: _Context, result: FileResult, outcome: ObjectInfo | LakeError) -> None:
     if isinstance(outcome, PreconditionFailed):
         _decide_one(ctx, result, result.key or "")  # a concurrent writer got there first
         if result.action == "upload":

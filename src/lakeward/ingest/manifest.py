@@ -12,6 +12,7 @@ Every ingested object carries its manifest's key in the user metadata
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from typing import Any
 
 from lakeward.config_models import DatasetConfig
@@ -52,10 +53,14 @@ def run_manifest_key(dataset: DatasetConfig, run_id: str) -> str:
     return f"{_base(dataset)}/runs/{run_id}.json"
 
 
+def _jsonable(value: object) -> str:
+    return value.isoformat() if isinstance(value, date | datetime) else str(value)
+
+
 def encode(document: dict[str, Any]) -> bytes:
-    """Serialise a manifest document (stable key order, UTF-8)."""
+    """Serialise a manifest document (stable key order, ISO dates, UTF-8)."""
     body = {"manifest_version": MANIFEST_VERSION, **document}
-    return (json.dumps(body, indent=2, sort_keys=True, default=str) + "\n").encode()
+    return (json.dumps(body, indent=2, sort_keys=True, default=_jsonable) + "\n").encode()
 
 
 def read_manifest(store: ObjectStore, bucket: str, key: str) -> dict[str, Any]:

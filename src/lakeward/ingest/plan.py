@@ -150,7 +150,8 @@ def key_for(
     values = {"ingest_date": ingest_date.isoformat(), **partitions}
     relative = source.relative
     if template is not None:
-        matched = template.match(relative)
+        # a folder given as input counts too: `ingest data/2023 --partition-from-path '{year}/'`
+        matched = template.match(relative) or template.match(f"{source.root.name}/{relative}")
         if matched is None:
             raise InvalidRequest(
                 f"{relative} does not fit --partition-from-path {template.template!r}"
