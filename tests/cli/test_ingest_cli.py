@@ -41,7 +41,9 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_dry_run_then_move_then_rerun(workdir: Path) -> None:
-    code, out, err = run("ingest", "in", "-d", "payments", "--partition-from-path", "{year}/", "--dry-run")
+    code, out, err = run(
+        "ingest", "in", "-d", "payments", "--partition-from-path", "{year}/", "--dry-run"
+    )
     assert code == 0, err
     assert "plan" in out and "upload" in out
     code, out, _ = run(
@@ -54,12 +56,16 @@ def test_dry_run_then_move_then_rerun(workdir: Path) -> None:
     ]
     assert {f["action"] for f in planned} == {"upload"}
     assert run("ls", "s3://lake/", "-r", "--json")[1].count('"key"') == 0
-    code, out, err = run("ingest", "in", "-d", "payments", "--partition-from-path", "{year}/", "--move", "--json")
+    code, out, err = run(
+        "ingest", "in", "-d", "payments", "--partition-from-path", "{year}/", "--move", "--json"
+    )
     assert code == 0, err
     report = json.loads(out)
     assert report["counts"]["uploaded"] == 2 and all(f["moved"] for f in report["files"])
     assert list((workdir / "in").rglob("*.csv")) == []
-    code, out, _ = run("manifest", "show", "s3://lake/raw/open_payments/year=2024/p2024.csv", "--json")
+    code, out, _ = run(
+        "manifest", "show", "s3://lake/raw/open_payments/year=2024/p2024.csv", "--json"
+    )
     manifest = json.loads(out)
     assert manifest["rows"] == 1 and manifest["classification"] == "public"
     code, out, _ = run("manifest", "show", "s3://lake/raw/open_payments/year=2024/p2024.csv")

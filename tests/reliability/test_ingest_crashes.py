@@ -57,11 +57,15 @@ def _run(config: Path, source: Path, failpoint: str | None) -> int:
     env = {k: v for k, v in os.environ.items() if k != "LAKEWARD_FAILPOINT"}
     if failpoint:
         env["LAKEWARD_FAILPOINT"] = failpoint
-    done = subprocess.run([sys.executable, "-c", RUN, str(config), str(source)], env=env, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", RUN, str(config), str(source)], env=env, check=False
+    )
     return done.returncode
 
 
-@pytest.mark.parametrize("point", ["put:staged", "put:view", "put:committed", "ingest:batch", "ingest:moved"])
+@pytest.mark.parametrize(
+    "point", ["put:staged", "put:view", "put:committed", "ingest:batch", "ingest:moved"]
+)
 def test_killed_ingest_completes_exactly_on_rerun(tmp_path: Path, point: str) -> None:
     config, source = _setup(tmp_path)
     assert _run(config, source, point) == -signal.SIGKILL

@@ -16,7 +16,9 @@ from lakeward.layout import validate_key, view_parts
 
 NAME = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
 VALUE = st.text(
-    st.characters(blacklist_categories=["Cs", "Cc"], blacklist_characters="/\\"), min_size=1, max_size=12
+    st.characters(blacklist_categories=["Cs", "Cc"], blacklist_characters="/\\"),
+    min_size=1,
+    max_size=12,
 ).filter(lambda v: v not in (".", ".."))
 SEGMENT = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_ .+%=-]{0,15}", fullmatch=True).filter(
     lambda s: s not in (".", "..")
@@ -36,7 +38,9 @@ def test_keys_are_valid_ordered_and_readable(values: dict[str, str], parts: list
     ds = dataset(names)
     root = Path("/data")
     source = SourceFile(root.joinpath(*parts), root)
-    key, partitions = key_for(ds, source, partitions=values, template=None, ingest_date=date(2024, 1, 2))
+    key, partitions = key_for(
+        ds, source, partitions=values, template=None, ingest_date=date(2024, 1, 2)
+    )
     assert validate_key(key) == key
     assert view_parts(key) is not None
     expected = "/".join(["raw/hr/ats", *(f"{n}={values[n]}" for n in names), *parts])

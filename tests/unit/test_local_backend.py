@@ -127,3 +127,26 @@ def test_clock_drives_retention(tmp_path: Path) -> None:
     now[0] += timedelta(days=2)
     store.delete(B, "k", version_id=info.version_id)
     assert store.list_versions(B, "k").versions == []
+
+
+def test_a_source_file_changing_during_the_copy_is_refused(
+    store: LocalObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lakeward.storage import _local_files
+
+    path = tmp_path / "growing.csv"
+    path.write_bytes(b"a,b\n1,2\n")
+    original = _local_files._copy_hashing
+
+    def copy_then_append(source, out):  # type: ignore[no-untyped-def]
+        result = original(source, out)
+        with path.open("ab") as handle:
+            handle.write(b"3,4\n")
+        return result
+
+    monkeypatch.setattr(_local_files, "_copy_hashing", copy_then_append)
+    with pytest.raises(errors.ChecksumMismatch, match="changed while it was being read"):
+        store.put(B, "k", path)
+    with pytest.raises(errors.NoSuchKey):
+        store.head(B, "k")
+    assert list(store.files.tmp.iterdir()) == []

@@ -9,6 +9,7 @@ killed at any point is completed by running it again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -97,8 +98,13 @@ def ingest(
     report = IngestReport.start(ctx.run_id, options.dataset, ctx.bucket, dry_run=options.dry_run)
     results = _plan(ctx, discover(inputs))
     report.files = results
-    _hash_all(ctx, [r for r in results if r.action == "pending"])
-    _decide(ctx, results)
+    existing = _locate(ctx, results)
+    # hash what decides something: files whose key exists (skip or refuse), all in a dry run
+    _hash_all(
+        ctx,
+        [r for r in results if r.action == "pending" and (r.key in existing or options.dry_run)],
+    )
+    _decide(ctx, results, existing)
     _inspect(ctx, [r for r in results if r.action in ("upload", "version")])
     if not options.dry_run:
         _upload(ctx, results)
@@ -134,7 +140,14 @@ def _plan(ctx: _Context, sources: list[SourceFile]) -> list[FileResult]:
     when = ctx.options.ingest_date or datetime.now(UTC).date()
     results = []
     for source in sources:
-        result = FileResult(source=str(source.path), size=source.path.stat().st_size)
+        result = FileResult(source=str(source.path))
+        try:
+            stat = source.path.stat()
+            result.size, result.mtime_ns = stat.st_size, stat.st_mtime_ns
+        except OSError as exc:
+            result.fail(f"cannot read {source.path}: {exc.strerror or exc}")
+            results.append(result)
+            continue
         try:
             result.key, result.partitions = key_for(
                 ctx.dataset,
@@ -185,8 +198,10 @@ def _hash_one(result: FileResult) -> None:
 # -- deciding ------------------------------------------------------------------------------
 
 
-def _decide(ctx: _Context, results: list[FileResult]) -> None:
+def _locate(ctx: _Context, results: list[FileResult]) -> dict[str, ObjectInfo]:
+    """Find which keys exist already; refuse a second file for the same key."""
     seen: dict[str, str] = {}
+    existing: dict[str, ObjectInfo] = {}
     for result in results:
         if result.action != "pending":
             continue
@@ -195,25 +210,31 @@ def _decide(ctx: _Context, results: list[FileResult]) -> None:
             result.refuse(f"{seen[result.key]} maps to the same key {result.key}")
             continue
         seen[result.key] = result.source
-        _decide_one(ctx, result, result.key)
+        with contextlib.suppress(NoSuchKey):
+            existing[result.key] = ctx.store.head(ctx.bucket, result.key)
+    return existing
 
 
-def _decide_one(ctx: _Context, result: FileResult, key: str) -> None:
-    try:
-        existing = ctx.store.head(ctx.bucket, key)
-    except NoSuchKey:
+def _decide(ctx: _Context, results: list[FileResult], existing: dict[str, ObjectInfo]) -> None:
+    for result in results:
+        if result.action == "pending":
+            _decide_one(ctx, result, existing.get(result.key or ""))
+
+
+def _decide_one(ctx: _Context, result: FileResult, existing: ObjectInfo | None) -> None:
+    """Upload, skip (same checksum), new version, or refuse (raw is immutable)."""
+    if existing is None:
         result.action = "upload"
-        return
-    if existing.sha256 == result.sha256:
+    elif existing.sha256 == result.sha256:
         result.skip(existing.version_id, ctx.options.dry_run)
     elif ctx.dataset.allow_versions:
         result.action = "version"
-        result.reason = f"different content: becomes a new version of {key}"
+        result.reason = f"different content: becomes a new version of {existing.key}"
     else:
         result.refuse(
-            f"s3://{ctx.bucket}/{key} holds different content (sha256 {existing.sha256[:12]}…) "
-            f"and raw is immutable: ingest it under another name or partition, or set "
-            f"datasets.{ctx.options.dataset}.allow_versions: true"
+            f"s3://{ctx.bucket}/{existing.key} holds different content (sha256 "
+            f"{existing.sha256[:12]}…) and raw is immutable: ingest it under another name or "
+            f"partition, or set datasets.{ctx.options.dataset}.allow_versions: true"
         )
 
 
@@ -368,17 +389,22 @@ def _put(ctx: _Context, requests: list[PutRequest]) -> list[ObjectInfo | LakeErr
 
 
 def _settle(ctx: _Context, result: FileResult, outcome: ObjectInfo | LakeError) -> None:
-    if isinstance(outcome, PreconditionFailed):
-        _decide_one(ctx, result, result.key or "")  # a concurrent writer got there first
-        if result.action == "upload":
-            result.fail("another writer changed this key during the run: run again")
+    if isinstance(outcome, PreconditionFailed):  # a concurrent writer got there first
+        _hash_one(result)
+        _decide_one(ctx, result, ctx.store.head(ctx.bucket, result.key or ""))
+        if result.action == "version":
+            result.fail("another writer stored different content at this key during the run")
     elif isinstance(outcome, ChecksumMismatch):
         result.fail(f"{result.source} changed while it was being uploaded: {outcome}")
     elif isinstance(outcome, LakeError):
         result.fail(f"{type(outcome).__name__}: {outcome}")
     else:
         result.status = "versioned" if result.action == "version" else "uploaded"
-        result.version_id = outcome.version_id
+        result.version_id, result.sha256, result.size = (
+            outcome.version_id,
+            outcome.sha256,
+            outcome.size,
+        )
 
 
 # -- move and run manifest -----------------------------------------------------------------
