@@ -30,7 +30,7 @@ datasets:
 
 RUN = """
 import sys
-import lakeward.ingest.ingest as ingest_module
+import lakeward.ingest.run as ingest_module
 ingest_module.BATCH_FILES = 3
 from lakeward import Lake
 with Lake.open(sys.argv[1]) as lake:

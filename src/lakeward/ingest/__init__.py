@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lakeward.ingest.ingest import IngestOptions, ingest
+from lakeward.ingest.run import IngestOptions, ingest
 from lakeward.ingest.manifest import read_manifest
 from lakeward.ingest.report import FileResult, IngestReport
 
