@@ -10,11 +10,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lakeward import errors
-from lakeward.config_models import DatasetConfig
-from lakeward.ingest.plan import PartitionTemplate, SourceFile, discover, key_for
+from lakeward.config_models import TIME_PARTITIONS, DatasetConfig
+from lakeward.ingest.plan import (
+    PartitionTemplate,
+    SourceFile,
+    discover,
+    key_for,
+    roots_named_by_template,
+)
 from lakeward.layout import validate_key, view_parts
 
-NAME = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
+NAME = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True).filter(
+    lambda n: n not in TIME_PARTITIONS  # their values are checked: year=2023, month=01, …
+)
 VALUE = st.text(
     st.characters(blacklist_categories=["Cs", "Cc"], blacklist_characters="/\\"),
     min_size=1,
@@ -82,3 +90,51 @@ def test_discover_dirs_globs_and_hidden_files(tmp_path: Path) -> None:
         discover([str(tmp_path / "*.parquet")])
     with pytest.raises(errors.InvalidRequest, match="does not exist"):
         discover([tmp_path / "nope"])
+
+
+def test_a_partition_folder_given_as_input_names_the_partition(tmp_path: Path) -> None:
+    (tmp_path / "data" / "2023").mkdir(parents=True)
+    (tmp_path / "data" / "2023" / "a.csv").write_text("a")
+    (tmp_path / "data" / "summary.json").write_text("{}")
+    ds = dataset(["year"])
+    template = PartitionTemplate("{year}/")
+    as_folder = discover([tmp_path / "data" / "2023"])
+    roots = roots_named_by_template(as_folder, template)
+    key, _ = key_for(
+        ds,
+        as_folder[0],
+        partitions={},
+        template=template,
+        ingest_date=date.today(),
+        named_roots=roots,
+    )
+    assert key == "raw/hr/ats/year=2023/a.csv"
+    parent = discover([tmp_path / "data"])
+    roots = roots_named_by_template(parent, template)
+    assert roots == set()
+    summary = next(s for s in parent if s.relative == "summary.json")
+    with pytest.raises(errors.InvalidRequest, match="does not fit"):
+        key_for(
+            ds,
+            summary,
+            partitions={},
+            template=template,
+            ingest_date=date.today(),
+            named_roots=roots,
+        )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("year", "data"), ("year", "23"), ("month", "13"), ("day", "00"), ("hour", "24")],
+)
+def test_time_partitions_must_look_like_time(name: str, value: str) -> None:
+    source = SourceFile(Path("/in/a.csv"), Path("/in"))
+    with pytest.raises(errors.InvalidRequest, match=f"is not a {name}"):
+        key_for(
+            dataset([name]),
+            source,
+            partitions={name: value},
+            template=None,
+            ingest_date=date.today(),
+        )

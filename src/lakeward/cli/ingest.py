@@ -122,9 +122,12 @@ def _render(report: IngestReport) -> None:
                 for f in shown
             ],
         )  # fmt: skip
+    if report.dry_run:
+        _render_plan_summary(report)
+        return
     counts = data["counts"]
     print_table(
-        f"{'dry run' if report.dry_run else 'ingest'} {report.run_id} → s3://{report.bucket} ({report.dataset})",
+        f"ingest {report.run_id} → s3://{report.bucket} ({report.dataset})",
         ["uploaded", "skipped", "refused", "failed", "bytes", "seconds", "throughput"],
         [(
             counts["uploaded"] + counts["versioned"], counts["skipped"], counts["refused"], counts["failed"],
@@ -134,6 +137,19 @@ def _render(report: IngestReport) -> None:
     )  # fmt: skip
     if report.manifest_key:
         out.print(f"run manifest: s3://{report.bucket}/{report.manifest_key}", markup=False)
+
+
+def _render_plan_summary(report: IngestReport) -> None:
+    actions = [f.action for f in report.files]
+    to_write = sum(f.size for f in report.files if f.action in ("upload", "version"))
+    print_table(
+        f"dry run {report.run_id} → s3://{report.bucket} ({report.dataset}): nothing was written",
+        ["would upload", "new versions", "would skip", "would refuse", "would fail", "bytes to write"],
+        [(
+            actions.count("upload"), actions.count("version"), actions.count("skip"),
+            actions.count("refuse"), actions.count("fail"), human_size(to_write),
+        )],
+    )  # fmt: skip
 
 
 def _note(row: dict[str, Any]) -> str:

@@ -133,6 +133,22 @@ def _compile(template: str) -> re.Pattern[str]:
     return re.compile("".join(pieces))
 
 
+def roots_named_by_template(
+    sources: Sequence[SourceFile], template: PartitionTemplate
+) -> set[Path]:
+    """Input folders that are partition folders themselves (``ingest data/2023 … '{year}/'``).
+
+    A folder counts when none of its files fits the template below it: then the folder's
+    own name is the first partition value. A parent of partition folders never counts, so
+    a stray file beside ``2023/`` is refused instead of landing in ``year=<parent>``.
+    """
+    roots: dict[Path, bool] = {}
+    for source in sources:
+        fits = template.match(source.relative) is not None
+        roots[source.root] = roots.get(source.root, False) or fits
+    return {root for root, any_fits in roots.items() if not any_fits}
+
+
 def key_for(
     dataset: DatasetConfig,
     source: SourceFile,
@@ -140,18 +156,21 @@ def key_for(
     partitions: Mapping[str, str],
     template: PartitionTemplate | None,
     ingest_date: date,
+    named_roots: set[Path] | None = None,
 ) -> tuple[str, dict[str, str]]:
     """Return the key a file lands at and its partition values.
 
     Raises:
-        InvalidRequest: A partition has no value, the path does not fit the template, or
-            the key could not be a path for readers (empty, ``.`` or ``..`` segments).
+        InvalidRequest: A partition has no value or a malformed time value (``year=data``),
+            the path does not fit the template, or the key could not be a path for readers
+            (empty, ``.`` or ``..`` segments).
     """
     values = {"ingest_date": ingest_date.isoformat(), **partitions}
     relative = source.relative
     if template is not None:
-        # a folder given as input counts too: `ingest data/2023 --partition-from-path '{year}/'`
-        matched = template.match(relative) or template.match(f"{source.root.name}/{relative}")
+        matched = template.match(relative)
+        if matched is None and source.root in (named_roots or set()):
+            matched = template.match(f"{source.root.name}/{relative}")
         if matched is None:
             raise InvalidRequest(
                 f"{relative} does not fit --partition-from-path {template.template!r}"
@@ -164,12 +183,24 @@ def key_for(
     return key, {name: values[name] for name in dataset.partition_by}
 
 
+_TIME_VALUES = {
+    "year": (re.compile(r"^\d{4}$"), "four digits, e.g. 2023"),
+    "month": (re.compile(r"^(0[1-9]|1[0-2])$"), "01 to 12"),
+    "day": (re.compile(r"^(0[1-9]|[12]\d|3[01])$"), "01 to 31"),
+    "hour": (re.compile(r"^([01]\d|2[0-3])$"), "00 to 23"),
+    "ingest_date": (re.compile(r"^\d{4}-\d{2}-\d{2}$"), "YYYY-MM-DD"),
+}
+
+
 def _segment(name: str, values: Mapping[str, str]) -> str:
     if name not in values:
         raise InvalidRequest(
             f"partition {name!r} has no value: give --partition {name}=VALUE or "
             f"--partition-from-path '{{{name}}}/'"
         )
+    rule = _TIME_VALUES.get(name)
+    if rule and not rule[0].match(values[name]):
+        raise InvalidRequest(f"partition {name}={values[name]!r} is not a {name}: use {rule[1]}")
     return hive_segment(name, values[name])
 
 

@@ -31,7 +31,14 @@ from lakeward.errors import (
     PreconditionFailed,
 )
 from lakeward.ingest import manifest as manifests
-from lakeward.ingest.plan import PartitionTemplate, SourceFile, check_partitions, discover, key_for
+from lakeward.ingest.plan import (
+    PartitionTemplate,
+    SourceFile,
+    check_partitions,
+    discover,
+    key_for,
+    roots_named_by_template,
+)
 from lakeward.ingest.report import FileResult, IngestReport
 from lakeward.storage import ObjectInfo, ObjectStore, PutRequest
 
@@ -138,6 +145,7 @@ def _plan(ctx: _Context, sources: list[SourceFile]) -> list[FileResult]:
         else None
     )
     when = ctx.options.ingest_date or datetime.now(UTC).date()
+    named_roots = roots_named_by_template(sources, template) if template else set()
     results = []
     for source in sources:
         result = FileResult(source=str(source.path))
@@ -155,6 +163,7 @@ def _plan(ctx: _Context, sources: list[SourceFile]) -> list[FileResult]:
                 partitions=ctx.options.partitions,
                 template=template,
                 ingest_date=when,
+                named_roots=named_roots,
             )
             result.action = "pending"
         except LakeError as exc:
