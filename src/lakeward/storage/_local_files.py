@@ -75,11 +75,13 @@ class LakeFiles:
         path = self.tmp / f"stage-{os.getpid()}-{uuid.uuid4().hex}"
         before = _stat_of(data)
         try:
-            with _open_source(data) as source, path.open("xb") as out:
-                sha, md5, size = _copy_hashing(source, out)
-                out.flush()
-                if fsync:
-                    os.fsync(out.fileno())
+            with _open_source(data) as source:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BLOB_MODE)  # born read-only
+                with os.fdopen(fd, "wb") as out:
+                    sha, md5, size = _copy_hashing(source, out)
+                    out.flush()
+                    if fsync:
+                        os.fsync(out.fileno())
             _check_unchanged(data, before)
         except OSError as exc:
             path.unlink(missing_ok=True)
@@ -87,7 +89,6 @@ class LakeFiles:
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        path.chmod(BLOB_MODE)
         return StagedBody(path=path, sha256=sha, md5=md5, size=size)
 
     def blob_path(self, sha256: str) -> Path:

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,6 +83,13 @@ def failpoint(name: str) -> None:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class _BucketState:
+    locked: bool
+    versioning: str | None
+    lock_config: dict[str, Any] | None
 
 
 class LocalObjectStore(ObjectStore):
@@ -325,7 +333,7 @@ class LocalObjectStore(ObjectStore):
         bucket, key = request.bucket, request.key
         conn.execute("SAVEPOINT put_object")
         try:
-            require_bucket(conn, bucket)
+            self._bucket_state(conn, bucket)
             if self.files.commit_blob(body, sync=False):
                 new_dirs.add(self.files.blob_path(body.sha256).parent)
             failpoint("put:blob")
@@ -333,7 +341,7 @@ class LocalObjectStore(ObjectStore):
                 require_absent(conn, bucket, key)
             locks = self._lock_fields(conn, bucket, request.retention, request.legal_hold)
             row = self._insert_version(conn, bucket, key, {**fields, **locks}, "ObjectCreated:Put")
-            self.sync_view(conn, bucket, key)
+            self.files.link_view(bucket, key, body.sha256)
         except LakeError as exc:
             conn.execute("ROLLBACK TO put_object")
             conn.execute("RELEASE put_object")
@@ -342,16 +350,27 @@ class LocalObjectStore(ObjectStore):
         conn.execute("RELEASE put_object")
         return info_from_row(bucket, row)
 
+    def _bucket_state(self, conn: sqlite3.Connection, bucket: str) -> _BucketState:
+        """The bucket's row and the configs a write needs, read once per write transaction."""
+        cache: dict[str, _BucketState] | None = getattr(self._tls, "buckets", None)
+        if cache is not None and bucket in cache:
+            return cache[bucket]
+        row = require_bucket(conn, bucket)
+        versioning = (get_config(conn, bucket, BucketConfigKind.VERSIONING) or {}).get("Status")
+        lock_config = get_config(conn, bucket, BucketConfigKind.OBJECT_LOCK)
+        state = _BucketState(bool(row["object_lock"]), versioning, lock_config)
+        if cache is not None:
+            cache[bucket] = state
+        return state
+
     def _lock_fields(
         self, conn: sqlite3.Connection, bucket: str, retention: Retention | None, legal_hold: bool
     ) -> dict[str, Any]:
-        locked = bool(require_bucket(conn, bucket)["object_lock"])
-        if (retention or legal_hold) and not locked:
+        state = self._bucket_state(conn, bucket)
+        if (retention or legal_hold) and not state.locked:
             raise InvalidRetention(lock_rules.no_lock_message(bucket))
-        if retention is None and locked:
-            retention = lock_rules.default_retention(
-                get_config(conn, bucket, BucketConfigKind.OBJECT_LOCK), self.clock()
-            )
+        if retention is None and state.locked:
+            retention = lock_rules.default_retention(state.lock_config, self.clock())
         if retention is None:
             return {}
         lock_rules.check_future(retention, self.clock())
@@ -367,7 +386,7 @@ class LocalObjectStore(ObjectStore):
         *,
         delete_marker: bool = False,
     ) -> sqlite3.Row:
-        versioning = (get_config(conn, bucket, BucketConfigKind.VERSIONING) or {}).get("Status")
+        versioning = self._bucket_state(conn, bucket).versioning
         version_id = new_version_id() if versioning == "Enabled" else "null"
         if version_id == "null":
             conn.execute(
@@ -424,6 +443,7 @@ class LocalObjectStore(ObjectStore):
         """
         intents: list[Path] = []
         self._tls.intents = intents
+        self._tls.buckets = {}
         try:
             with self.db.write() as conn:
                 yield conn
@@ -433,6 +453,7 @@ class LocalObjectStore(ObjectStore):
             raise
         finally:
             self._tls.intents = None
+            self._tls.buckets = None
         for intent in intents:
             intent.unlink(missing_ok=True)
 
