@@ -58,17 +58,21 @@ def test_refused_writes_leave_no_event_and_no_file(store: LocalObjectStore) -> N
     assert list(store.files.tmp.iterdir()) == []
 
 
+@pytest.mark.parametrize("size", [100, 2 << 20], ids=["small", "large"])
 def test_disk_full_is_storage_full_and_loses_nothing(
-    store: LocalObjectStore, monkeypatch: pytest.MonkeyPatch
+    store: LocalObjectStore, monkeypatch: pytest.MonkeyPatch, size: int
 ) -> None:
+    from lakeward.storage import _local_files
+
     store.put(B, "k", b"old")
 
-    def full(fd: int) -> None:
+    def full(*args: object) -> bool:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", full)
+    monkeypatch.setattr(_local_files, "_syncfs", full)
     with pytest.raises(errors.StorageFull, match="full"):
-        store.put(B, "k", b"new")
+        store.put(B, "k", os.urandom(size))
     monkeypatch.undo()
     assert store.get(B, "k").read() == b"old"
     assert list(store.files.tmp.iterdir()) == []
@@ -129,24 +133,58 @@ def test_clock_drives_retention(tmp_path: Path) -> None:
     assert store.list_versions(B, "k").versions == []
 
 
+@pytest.mark.parametrize("size", [100, 2 << 20], ids=["small", "large"])
 def test_a_source_file_changing_during_the_copy_is_refused(
-    store: LocalObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: LocalObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
 ) -> None:
     from lakeward.storage import _local_files
 
     path = tmp_path / "growing.csv"
-    path.write_bytes(b"a,b\n1,2\n")
-    original = _local_files._copy_hashing
+    path.write_bytes(b"x" * size)
 
-    def copy_then_append(source, out):  # type: ignore[no-untyped-def]
-        result = original(source, out)
+    def append() -> None:
         with path.open("ab") as handle:
             handle.write(b"3,4\n")
+
+    original_copy = _local_files._copy_hashing
+    original_read = Path.read_bytes
+
+    def copy_then_append(source, out):  # type: ignore[no-untyped-def]
+        result = original_copy(source, out)
+        append()
         return result
 
+    def read_then_append(self: Path) -> bytes:
+        body = original_read(self)
+        if self == path:
+            append()
+        return body
+
     monkeypatch.setattr(_local_files, "_copy_hashing", copy_then_append)
+    monkeypatch.setattr(Path, "read_bytes", read_then_append)
     with pytest.raises(errors.ChecksumMismatch, match="changed while it was being read"):
         store.put(B, "k", path)
+    monkeypatch.undo()
     with pytest.raises(errors.NoSuchKey):
         store.head(B, "k")
     assert list(store.files.tmp.iterdir()) == []
+
+
+def test_a_refused_put_never_removes_a_shared_blob(store: LocalObjectStore) -> None:
+    kept = store.put(B, "kept", b"shared body")
+    with pytest.raises(errors.ChecksumMismatch):
+        store.put(B, "other", b"shared body", checksum_sha256="0" * 64)
+    assert store.files.blob_path(kept.sha256).exists()
+    assert store.get(B, "kept").read() == b"shared body"
+
+
+def test_an_incomplete_small_blob_left_by_a_crash_is_rewritten(store: LocalObjectStore) -> None:
+    import hashlib
+
+    body = b"complete body"
+    blob = store.files.blob_path(hashlib.sha256(body).hexdigest())
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    blob.write_bytes(b"compl")  # what a kill -9 mid-write leaves: unreferenced, short
+    store.put(B, "k", body)
+    assert store.get(B, "k").read() == body
+    assert store.doctor().ok

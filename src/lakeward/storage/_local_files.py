@@ -35,12 +35,14 @@ BLOB_MODE = 0o444
 
 @dataclass(frozen=True)
 class StagedBody:
-    """A body written to ``tmp/``, hashed and fsynced, not yet part of the lake."""
+    """A body written to ``tmp/`` (or, when small, straight to its blob), not yet referenced."""
 
     path: Path
     sha256: str
     md5: str
     size: int
+    in_blobs: bool = False
+    """True when ``path`` is the blob itself (small bodies): never delete it as staging."""
 
 
 class LakeFiles:
@@ -72,11 +74,16 @@ class LakeFiles:
             StorageFull: The disk filled up (the staging file is removed).
             InvalidRequest: A local source file cannot be read.
         """
+        small = _small_body(data)
+        if small is not None:
+            return self._stage_small(small, fsync)
         path = self.tmp / f"stage-{os.getpid()}-{uuid.uuid4().hex}"
         before = _stat_of(data)
         try:
             with _open_source(data) as source:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BLOB_MODE)  # born read-only
+                fd = os.open(
+                    path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BLOB_MODE
+                )  # born read-only
                 with os.fdopen(fd, "wb") as out:
                     sha, md5, size = _copy_hashing(source, out)
                     out.flush()
@@ -91,6 +98,24 @@ class LakeFiles:
             raise
         return StagedBody(path=path, sha256=sha, md5=md5, size=size)
 
+    def _stage_small(self, body: bytes, fsync: bool) -> StagedBody:
+        """Write a small body straight to its content-addressed blob (no staging file).
+
+        Only a committed version makes a blob count, and a committed version's blob was
+        complete and synced before its COMMIT. A blob that exists but is incomplete (a
+        crash mid-write) is found here by comparing bytes and rewritten atomically.
+        """
+        sha = hashlib.sha256(body).hexdigest()
+        md5 = hashlib.md5(body, usedforsecurity=False).hexdigest()
+        target = self.blob_path(sha)
+        self.ensure_dir(target.parent)
+        try:
+            if not _holds(target, body):
+                _write_blob(target, body, fsync)
+        except OSError as exc:
+            raise _translate_os_error(exc, None) from exc
+        return StagedBody(path=target, sha256=sha, md5=md5, size=len(body), in_blobs=True)
+
     def blob_path(self, sha256: str) -> Path:
         """Return where the blob with this SHA-256 lives."""
         return self.blobs / sha256[:2] / sha256[2:]
@@ -101,6 +126,10 @@ class LakeFiles:
         With ``sync=False`` the caller syncs the blob's folder (see :meth:`sync`).
         """
         target = self.blob_path(staged.sha256)
+        if staged.in_blobs:
+            if sync:
+                _fsync_path(target.parent)
+            return False
         if target.exists():
             return False
         self.ensure_dir(target.parent)
@@ -221,6 +250,66 @@ def _open_source(data: bytes | Path | IO[bytes]) -> contextlib.AbstractContextMa
             raise InvalidRequest(f"{data} is a directory: put takes a file (use recursive copy)")
         return data.open("rb")
     return contextlib.nullcontext(data)
+
+
+SMALL_BODY = 1 << 20
+"""Bodies up to this size are read into memory and written straight to their blob."""
+
+
+def _small_body(data: bytes | Path | IO[bytes]) -> bytes | None:
+    """The whole body if it is small (bytes, or a file up to SMALL_BODY); None otherwise."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data) if len(data) <= SMALL_BODY else None
+    if not isinstance(data, Path):
+        return None
+    before = _stat_of(data)
+    if before is None or before[0] > SMALL_BODY or data.is_dir():
+        return None  # large, missing or a folder: the streaming path reports it
+    try:
+        body = data.read_bytes()
+    except OSError as exc:
+        raise _translate_os_error(exc, data) from exc
+    _check_unchanged(data, before)
+    return body
+
+
+def _holds(target: Path, body: bytes) -> bool:
+    try:
+        if target.stat().st_size != len(body):
+            return False
+        return target.read_bytes() == body
+    except FileNotFoundError:
+        return False
+
+
+def _write_blob(target: Path, body: bytes, fsync: bool) -> None:
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BLOB_MODE)
+    except FileExistsError:  # an incomplete blob from a crash, or a racing twin: replace it
+        temp = target.with_name(f".tmp-{uuid.uuid4().hex}")
+        _write_new(temp, body, fsync)
+        temp.replace(target)
+        return
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(body)
+            if fsync:
+                os.fsync(out.fileno())
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+
+
+def _write_new(path: Path, body: bytes, fsync: bool) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BLOB_MODE)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(body)
+            if fsync:
+                os.fsync(out.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
 
 
 def _stat_of(data: object) -> tuple[int, int] | None:

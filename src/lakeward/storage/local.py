@@ -260,14 +260,18 @@ class LocalObjectStore(ObjectStore):
                     results[index] = outcome
                 else:
                     staged[index] = outcome
-            self.files.sync([body.path for body, _ in staged.values()])
+            bodies = [body for body, _ in staged.values()]
+            self.files.sync(
+                [b.path for b in bodies] + sorted({b.path.parent for b in bodies if b.in_blobs})
+            )
             failpoint("put:staged")
             if staged:
                 self._commit_batch(requests, staged, results)
             failpoint("put:committed")
         finally:
             for body, _ in staged.values():
-                body.path.unlink(missing_ok=True)
+                if not body.in_blobs:
+                    body.path.unlink(missing_ok=True)
         return [r if r is not None else LakeError("not attempted") for r in results]
 
     def _stage_all(
@@ -299,7 +303,8 @@ class LocalObjectStore(ObjectStore):
         body = self.files.stage(request.data, fsync=False)
         declared = request.checksum_sha256
         if declared and declared.lower() != body.sha256:
-            body.path.unlink(missing_ok=True)
+            if not body.in_blobs:  # a blob may already serve other versions: gc decides
+                body.path.unlink(missing_ok=True)
             raise ChecksumMismatch(
                 f"body of s3://{request.bucket}/{request.key} has SHA-256 {body.sha256}, but "
                 f"{declared} was declared (did the file change while it was read?): nothing "
