@@ -7,6 +7,7 @@ expects), so the demo doubles as an end-to-end check of the default set-up.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,7 +16,7 @@ from pathlib import Path
 from lakeward.errors import PreconditionFailed
 from lakeward.lake import Lake
 from lakeward.starter import starter_yaml
-from lakeward.storage.ops import iter_versions
+from lakeward.storage.ops import iter_objects, iter_versions
 
 __all__ = ["DemoStep", "run_demo"]
 
@@ -54,6 +55,10 @@ def run_demo(workdir: Path, *, on_step: Callable[[DemoStep], None] | None = None
             steps.append(step)
             if on_step:
                 on_step(step)
+    for step in _open_payments(workdir / "open-payments"):
+        steps.append(step)
+        if on_step:
+            on_step(step)
     return steps
 
 
@@ -169,4 +174,81 @@ def _doctor(lake: Lake) -> DemoStep:
     step.lines.append(f"ok: {report.ok}; counts: {report.counts}")
     for finding in report.findings:
         step.lines.append(f"{finding.severity}: {finding.key}: {finding.detail}")
+    return step
+
+
+# -- part 2: the Open Payments example (examples/open-payments) ------------------------------
+
+
+def _open_payments(folder: Path) -> Iterator[DemoStep]:
+    from lakeward.examples import open_payments
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "lakeward.yaml"
+    shutil.copyfile(Path(open_payments.__file__).with_suffix(".yaml"), config)
+    data = folder / "data"
+    summary = open_payments.generate(data)
+    step = DemoStep("example: a synthetic CMS Open Payments drop (examples/open-payments)")
+    for year, info in summary["years"].items():
+        step.lines.append(f"{data / year}: {len(info['files'])} CSV files, {info['rows']} rows")
+    yield step
+    with Lake.open(config, environ={}) as lake:
+        lake.init()
+        yield _ingest_payments(lake, data)
+        yield _ingest_again(lake, data)
+        yield _manifest_of_one(lake)
+        yield _doctor(lake)
+
+
+def _year_folders(data: Path) -> list[Path]:
+    return sorted(p for p in data.iterdir() if p.is_dir())
+
+
+def _ingest_payments(lake: Lake, data: Path) -> DemoStep:
+    step = DemoStep("ingest --dry-run, then --move: years become partitions, files become objects")
+    plan = lake.ingest(
+        _year_folders(data), dataset="open_payments", partition_from_path="{year}/", dry_run=True
+    )
+    actions = [f.action for f in plan.files]
+    step.lines.append(f"dry run: {actions.count('upload')} to upload, nothing written")
+    run = lake.ingest(
+        _year_folders(data), dataset="open_payments", partition_from_path="{year}/", move=True
+    )
+    summary = lake.ingest(data / "summary.json", dataset="open_payments_summary", move=True)
+    for report in (run, summary):
+        counts = report.counts
+        step.lines.append(
+            f"{report.dataset}: uploaded {counts['uploaded']}, refused {counts['refused']}, "
+            f"failed {counts['failed']} in {report.seconds:.2f} s; run manifest {report.manifest_key}"
+        )
+    left = [p for p in data.rglob("*") if p.is_file()]
+    step.lines.append(f"local files left after --move: {len(left)}")
+    bucket = lake.config.physical_bucket("lake")
+    for obj in iter_objects(lake.store, bucket, "raw/"):
+        step.lines.append(f"s3://{bucket}/{obj.key} ({obj.size} bytes)")
+    return step
+
+
+def _ingest_again(lake: Lake, data: Path) -> DemoStep:
+    from lakeward.examples import open_payments
+
+    step = DemoStep("the same drop again: exactly once, nothing is uploaded twice")
+    open_payments.generate(data)
+    again = lake.ingest(_year_folders(data), dataset="open_payments", partition_from_path="{year}/")
+    step.lines.append(f"uploaded {again.counts['uploaded']}, skipped {again.counts['skipped']}")
+    return step
+
+
+def _manifest_of_one(lake: Lake) -> DemoStep:
+    step = DemoStep("manifest show: the passport of one file")
+    bucket = lake.config.physical_bucket("lake")
+    key = next(o.key for o in iter_objects(lake.store, bucket, "raw/year=2023/"))
+    manifest = lake.manifest(f"s3://{bucket}/{key}")
+    step.lines.append(f"{key}: {manifest['rows']} rows, {len(manifest['schema'] or [])} columns")
+    step.lines.append(
+        f"sha256 {manifest['sha256'][:16]}…, owner {manifest['owner']}, {manifest['classification']}"
+    )
+    step.lines.append(
+        f"PII findings: {manifest['pii'] or 'none'}; tags {lake.store.get_tags(bucket, key)}"
+    )
     return step

@@ -192,6 +192,10 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert code == 0, err
     assert "UNEXPECTED" not in out
     assert "refused" in out and "ok: True" in out
+    assert "open_payments: uploaded 4, refused 0, failed 0" in out
+    assert "local files left after --move: 0" in out
+    assert "uploaded 0, skipped 4" in out
+    assert "PII findings: none" in out
     assert (tmp_path / "demo" / ".lake" / "lake.db").exists()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 from datetime import date, datetime
 from decimal import Decimal
@@ -49,11 +48,14 @@ RECIPIENT_TYPES = {
 
 
 def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("open_payments_generate", EXAMPLE / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from lakeward.examples import open_payments
+
+    return open_payments
+
+
+def test_the_packaged_config_is_the_example_config() -> None:
+    packaged = Path(load_generator().__file__).with_suffix(".yaml")
+    assert packaged.read_bytes() == (EXAMPLE / "lakeward.yaml").read_bytes()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Data and configurations of the runnable examples (used by `lakeward demo`)."""
