@@ -188,3 +188,38 @@ def test_an_incomplete_small_blob_left_by_a_crash_is_rewritten(store: LocalObjec
     store.put(B, "k", body)
     assert store.get(B, "k").read() == body
     assert store.doctor().ok
+
+
+def test_ingest_into_a_full_disk_fails_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lakeward import Lake
+    from lakeward.config import config_from_dict
+    from lakeward.storage import _local_files
+
+    config = config_from_dict(
+        {
+            "lake": {"name": "acme"},
+            "backend": {"type": "local", "root": str(tmp_path / "lake")},
+            "guardrails": {"access_logging": {"enabled": False}},
+            "buckets": {"lake": {"zones": ["raw"]}},
+            "datasets": {"d": {"domain": "x", "source": "y", "owner": "o", "format": "binary"}},
+        }
+    )
+    for i in range(3):
+        (tmp_path / f"f{i}.bin").write_bytes(os.urandom(100 + i))
+    with Lake(config) as lake:
+        lake.init()
+
+        def full(*args: object) -> bool:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(os, "fsync", full)
+        monkeypatch.setattr(_local_files, "_syncfs", full)
+        with pytest.raises(errors.StorageFull):  # the run manifest cannot be written either
+            lake.ingest([tmp_path / f"f{i}.bin" for i in range(3)], dataset="d", move=True)
+        monkeypatch.undo()
+        assert lake.store.list("acme-dev-lake").objects == []
+        assert all((tmp_path / f"f{i}.bin").exists() for i in range(3))
+        report = lake.ingest([tmp_path / f"f{i}.bin" for i in range(3)], dataset="d")
+        assert report.counts["uploaded"] == 3
