@@ -284,20 +284,11 @@ def _holds(target: Path, body: bytes) -> bool:
 
 def _write_blob(target: Path, body: bytes, fsync: bool) -> None:
     try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BLOB_MODE)
+        _write_new(target, body, fsync)
     except FileExistsError:  # an incomplete blob from a crash, or a racing twin: replace it
         temp = target.with_name(f".tmp-{uuid.uuid4().hex}")
         _write_new(temp, body, fsync)
         temp.replace(target)
-        return
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(body)
-            if fsync:
-                os.fsync(out.fileno())
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
 
 
 def _write_new(path: Path, body: bytes, fsync: bool) -> None:
