@@ -83,3 +83,33 @@ def test_killed_ingest_completes_exactly_on_rerun(tmp_path: Path, point: str) ->
         assert list(source.rglob("*.csv")) == []  # every local file moved, none lost
         report = lake.doctor()
         assert report.ok, report.findings
+
+
+RACE = """
+import sys
+from lakeward import Lake
+with Lake.open(sys.argv[1]) as lake:
+    report = lake.ingest(sys.argv[2], dataset="payments", partition_from_path="{year}/")
+    print(report.counts["uploaded"], report.counts["skipped"])
+    sys.exit(0 if report.ok else 1)
+"""
+
+
+def test_two_concurrent_ingests_of_the_same_files_store_each_once(tmp_path: Path) -> None:
+    config, source = _setup(tmp_path)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACE, str(config), str(source)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    uploaded = sum(int(out.split()[0]) for out in outputs)
+    assert uploaded == FILES  # every file uploaded by exactly one of the two; the other skipped it
+    with Lake.open(config, environ={}) as lake:
+        bucket = lake.config.physical_bucket("lake")
+        assert len(list(iter_versions(lake.store, bucket, "raw/"))) == FILES
+        assert lake.doctor().ok

@@ -400,7 +400,12 @@ def _put(ctx: _Context, requests: list[PutRequest]) -> list[ObjectInfo | LakeErr
 def _settle(ctx: _Context, result: FileResult, outcome: ObjectInfo | LakeError) -> None:
     if isinstance(outcome, PreconditionFailed):  # a concurrent writer got there first
         _hash_one(result)
-        _decide_one(ctx, result, ctx.store.head(ctx.bucket, result.key or ""))
+        try:
+            winner = ctx.store.head(ctx.bucket, result.key or "")
+        except NoSuchKey:
+            result.fail("another writer wrote and deleted this key during the run: run again")
+            return
+        _decide_one(ctx, result, winner)
         if result.action == "version":
             result.fail("another writer stored different content at this key during the run")
     elif isinstance(outcome, ChecksumMismatch):
