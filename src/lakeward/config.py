@@ -41,7 +41,12 @@ from lakeward.config_models import (
     Transition,
     suggest,
 )
-from lakeward.config_rules import dataset_problems, lifecycle_problems, tag_problems
+from lakeward.config_rules import (
+    dataset_problems,
+    lifecycle_problems,
+    route_problems,
+    tag_problems,
+)
 from lakeward.errors import ConfigError, InvalidBucketName
 from lakeward.layout import ZONES, validate_bucket_name
 
@@ -501,7 +506,14 @@ _HANDLERS: dict[str, Callable[[ErrorDetails, tuple[int | str, ...]], str]] = {
 
 
 def _semantic_problems(config: LakeConfig) -> list[Problem]:
-    checks = (_check_lake, _check_backend, _check_guardrails, _check_buckets, _check_datasets)
+    checks = (
+        _check_lake,
+        _check_backend,
+        _check_guardrails,
+        _check_buckets,
+        _check_datasets,
+        route_problems,
+    )
     return [problem for check in checks for problem in check(config)]
 
 

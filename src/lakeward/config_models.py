@@ -50,6 +50,7 @@ __all__ = [
     "LocalBackend",
     "ObjectLock",
     "Problem",
+    "Route",
     "Transition",
     "suggest",
 ]
@@ -361,6 +362,49 @@ class DatasetConfig(_Model):
         return (self.prefix or f"{self.zone}/{self.domain}/{self.source}").strip("/")
 
 
+EVENT_NAMES = (
+    "ObjectCreated:*",
+    "ObjectCreated:Put",
+    "ObjectCreated:Copy",
+    "ObjectCreated:CompleteMultipartUpload",
+    "ObjectRemoved:*",
+    "ObjectRemoved:Delete",
+    "ObjectRemoved:DeleteMarkerCreated",
+    "ObjectTagging:*",
+    "ObjectTagging:Put",
+    "ObjectRestore:*",
+    "ObjectRestore:Completed",
+)
+"""Event names a route may listen to (S3's, with ``*`` for a whole family)."""
+
+HandlerName = Literal["copy", "to_parquet", "catalog"]
+
+
+class Route(_Model):
+    """An event route: object events of a bucket (prefix, suffix, names) → one handler."""
+
+    bucket: str
+    prefix: str = ""
+    suffix: str = ""
+    events: list[str] = Field(default_factory=lambda: ["ObjectCreated:*"])
+    handler: HandlerName
+    options: dict[str, Any] = Field(default_factory=dict)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    visibility_timeout_s: float = Field(default=60.0, gt=0)
+    backoff_base_s: float = Field(default=1.0, ge=0)
+    backoff_max_s: float = Field(default=300.0, ge=0)
+
+    def wants(self, key: str, event_name: str) -> bool:
+        """Whether an event on ``key`` (in this route's bucket) goes to this route."""
+        if not (key.startswith(self.prefix) and key.endswith(self.suffix)):
+            return False
+        return any(
+            event_name == pattern
+            or (pattern.endswith(":*") and event_name.startswith(pattern[:-1]))
+            for pattern in self.events
+        )
+
+
 def _default_buckets() -> dict[str, BucketConfig]:
     return {
         "lake": BucketConfig(zones=["raw", "processed", "curated", "analytics", "archive"]),
@@ -376,6 +420,7 @@ class LakeConfig(_Model):
     guardrails: Guardrails = Field(default_factory=Guardrails)
     buckets: dict[str, BucketConfig] = Field(default_factory=_default_buckets)
     datasets: dict[str, DatasetConfig] = Field(default_factory=dict)
+    routes: dict[str, Route] = Field(default_factory=dict)
     _config_path: Path | None = PrivateAttr(default=None)
 
     @property
@@ -456,6 +501,14 @@ class LakeConfig(_Model):
             )
             raise ConfigError([problem], source=str(self._config_path or "lakeward.yaml"))
         return logical
+
+    def routes_for(self, bucket: str, key: str, event_name: str) -> list[str]:
+        """Names of the routes an event on ``s3://bucket/key`` goes to (physical bucket)."""
+        return [
+            name
+            for name, route in self.routes.items()
+            if self.resolve_bucket(route.bucket) == bucket and route.wants(key, event_name)
+        ]
 
     def resource_tags(self) -> dict[str, str]:
         """Return the tags of every resource: Project, Environment, Team, ManagedBy, lake.tags."""

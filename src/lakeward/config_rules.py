@@ -10,15 +10,20 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 
 from lakeward.config_models import (
+    EVENT_NAMES,
     TIME_PARTITIONS,
     BucketConfig,
     Column,
     DatasetConfig,
+    LakeConfig,
     LifecycleRule,
     Problem,
+    Route,
     Transition,
     suggest,
 )
+
+_BUCKET_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 # ----------------------------------------------------------------- rules within one section
 
@@ -347,3 +352,101 @@ def dataset_problems(dataset: DatasetConfig, path: str) -> Iterator[Problem]:
         limit=MAX_DATASET_TAGS,
         why=f" (lakeward adds {', '.join(DATASET_TAG_KEYS)}; S3 allows 10 per object)",
     )
+
+
+# ----------------------------------------------------------------- event routes
+
+_ROUTE_OPTIONS: dict[str, dict[str, type]] = {
+    "copy": {
+        "destination_bucket": str,
+        "destination_prefix": str,
+        "log_table": str,
+        "strip_prefix": bool,
+    },
+    "to_parquet": {
+        "dataset": str,
+        "anonymize": dict,
+        "salt_env": str,
+        "output_prefix": str,
+        "error_prefix": str,
+    },
+    "catalog": {"dataset": str},
+}
+_REQUIRED_OPTIONS = {"copy": ("destination_bucket",), "to_parquet": ("dataset",), "catalog": ()}
+
+
+def route_problems(config: LakeConfig) -> Iterator[Problem]:
+    """Check every route: events, bucket, handler options, and copies that would loop."""
+    for name, route in config.routes.items():
+        path = f"routes.{name}"
+        for index, event in enumerate(route.events):
+            if event not in EVENT_NAMES:
+                yield Problem(
+                    f"{path}.events[{index}]",
+                    f"unknown event {event!r} (known: {', '.join(EVENT_NAMES)}){suggest(event, EVENT_NAMES)}",
+                )
+        if route.backoff_max_s < route.backoff_base_s:
+            yield Problem(f"{path}.backoff_max_s", "must be at least backoff_base_s")
+        yield from _bucket_reference(config, route.bucket, f"{path}.bucket")
+        yield from _option_problems(config, name, route)
+
+
+def _bucket_reference(config: LakeConfig, name: str, path: str) -> Iterator[Problem]:
+    if name in config.buckets:
+        return
+    if _BUCKET_NAME_RE.fullmatch(name):
+        return  # a physical bucket outside this lake (e.g. a public landing bucket)
+    yield Problem(
+        path,
+        f"{name!r} is neither a bucket of this lake{suggest(name, config.buckets)} nor a valid bucket name",
+    )
+
+
+def _option_problems(config: LakeConfig, name: str, route: Route) -> Iterator[Problem]:
+    path = f"routes.{name}.options"
+    allowed = _ROUTE_OPTIONS[route.handler]
+    for key, value in route.options.items():
+        if key not in allowed:
+            yield Problem(
+                f"{path}.{key}",
+                f"unknown option for the {route.handler} handler (allowed: {', '.join(allowed)}){suggest(key, allowed)}",
+            )
+        elif not isinstance(value, allowed[key]):
+            yield Problem(
+                f"{path}.{key}",
+                f"must be a {allowed[key].__name__ if isinstance(allowed[key], type) else allowed[key]}",
+            )
+    for key in _REQUIRED_OPTIONS[route.handler]:
+        if key not in route.options:
+            yield Problem(path, f"the {route.handler} handler needs options.{key}")
+    if route.handler == "copy" and isinstance(route.options.get("destination_bucket"), str):
+        yield from _copy_problems(config, name, route)
+    dataset = route.options.get("dataset")
+    if isinstance(dataset, str) and dataset not in config.datasets:
+        yield Problem(
+            f"{path}.dataset", f"unknown dataset {dataset!r}{suggest(dataset, config.datasets)}"
+        )
+    if route.handler == "to_parquet" and isinstance(dataset, str) and dataset in config.datasets:
+        fmt = config.datasets[dataset].format
+        if fmt not in ("json", "ndjson", "csv"):
+            yield Problem(
+                f"{path}.dataset",
+                f"to_parquet converts json, ndjson or csv; dataset {dataset!r} is {fmt}",
+            )
+
+
+def _copy_problems(config: LakeConfig, name: str, route: Route) -> Iterator[Problem]:
+    path = f"routes.{name}.options"
+    destination = route.options["destination_bucket"]
+    yield from _bucket_reference(config, destination, f"{path}.destination_bucket")
+    table = route.options.get("log_table", "copy_log")
+    if isinstance(table, str) and not _IDENT_RE.fullmatch(table):
+        yield Problem(f"{path}.log_table", f"{table!r} must be an identifier, e.g. copy_log")
+    same_bucket = config.resolve_bucket(destination) == config.resolve_bucket(route.bucket)
+    prefix = route.options.get("destination_prefix", "")
+    if same_bucket and isinstance(prefix, str) and prefix.startswith(route.prefix):
+        yield Problem(
+            f"{path}.destination_prefix",
+            f"copies into {prefix!r} of the same bucket, which this route watches ({route.prefix!r}): "
+            "every copy would trigger another copy; choose a destination outside the route's prefix",
+        )

@@ -10,6 +10,7 @@ b'hello'
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -25,6 +26,8 @@ from lakeward.storage import BucketConfigKind, ObjectInfo, ObjectStore, open_sto
 from lakeward.storage.base import PutData
 
 if TYPE_CHECKING:
+    from lakeward.events.base import EventQueue, LogTable
+    from lakeward.events.worker import WorkerStats
     from lakeward.ingest import IngestReport
     from lakeward.storage.local_doctor import DoctorReport, Progress
 
@@ -53,6 +56,8 @@ class Lake:
     def __init__(self, config: LakeConfig, store: ObjectStore | None = None) -> None:
         self.config = config
         self._store = store
+        self._queue: EventQueue | None = None
+        self._log_tables: dict[str, LogTable] = {}
 
     @classmethod
     def open(
@@ -83,7 +88,13 @@ class Lake:
         return self._store
 
     def close(self) -> None:
-        """Close the store."""
+        """Close the store, the queue and the log tables."""
+        if self._queue is not None:
+            self._queue.close()
+            self._queue = None
+        for table in self._log_tables.values():
+            table.close()
+        self._log_tables.clear()
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -214,6 +225,38 @@ class Lake:
 
         target = self.resolve(uri)
         return read_manifest(self.store, target.bucket, target.key)
+
+    # -- events ----------------------------------------------------------------------------
+    @property
+    def queue(self) -> EventQueue:
+        """The event queue (opened on first use)."""
+        if self._queue is None:
+            from lakeward.events import open_queue
+
+            self.store  # noqa: B018 - the store creates the outbox the queue reads
+            self._queue = open_queue(self.config)
+        return self._queue
+
+    def log_table(self, name: str) -> LogTable:
+        """A log table by name, e.g. ``copy_log`` (the copy handler's audit rows)."""
+        if name not in self._log_tables:
+            from lakeward.events import open_log_table
+
+            self._log_tables[name] = open_log_table(self.config, name)
+        return self._log_tables[name]
+
+    def run_worker(
+        self, *, concurrency: int = 1, stop: threading.Event | None = None
+    ) -> WorkerStats:
+        """Process events: once (everything visible now) or, with ``stop``, until it is set.
+
+        Returns:
+            Counts of routed, processed, retried and dead-lettered messages, with outcomes.
+        """
+        from lakeward.events.worker import Worker
+
+        worker = Worker(self, self.queue, self.log_table, concurrency=concurrency)
+        return worker.run_once() if stop is None else worker.run(stop)
 
     def doctor(
         self,

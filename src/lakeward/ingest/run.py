@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import secrets
 import socket
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +20,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from lakeward._failpoints import failpoint
 from lakeward.config_models import DatasetConfig, LakeConfig
 from lakeward.errors import (
     ChecksumMismatch,
@@ -48,7 +48,6 @@ Progress = Callable[[str, int, int], None]
 TABULAR = {"csv", "json", "ndjson", "parquet", "orc", "avro"}
 BATCH_FILES = 256
 BATCH_BYTES = 256 << 20
-_FAILPOINT = os.environ.get("LAKEWARD_FAILPOINT")
 
 
 @dataclass(frozen=True)
@@ -370,8 +369,7 @@ def _upload(ctx: _Context, results: list[FileResult]) -> None:
         ):
             if isinstance(outcome, LakeError):
                 result.reason = f"its manifest was not written ({outcome}): re-run to write it"
-        if _FAILPOINT == "ingest:batch":
-            os.kill(os.getpid(), 9)
+        failpoint("ingest:batch")
         done += len(batch)
         if ctx.progress:
             ctx.progress("uploading", done, len(todo))
@@ -440,8 +438,7 @@ def _move(ctx: _Context, results: list[FileResult]) -> None:
             continue
         path.unlink()
         result.moved = True
-        if _FAILPOINT == "ingest:moved":
-            os.kill(os.getpid(), 9)
+        failpoint("ingest:moved")
 
 
 def _write_run_manifest(ctx: _Context, report: IngestReport) -> None:

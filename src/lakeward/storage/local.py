@@ -8,8 +8,6 @@ and repaired from SQLite whenever a lake is opened after a crash.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lakeward._failpoints import failpoint
 from lakeward.errors import (
     BucketAlreadyExists,
     BucketNotEmpty,
@@ -70,15 +69,7 @@ if TYPE_CHECKING:
     from lakeward.storage.local_doctor import DoctorReport
 
 Clock = Callable[[], datetime]
-
-_FAILPOINT = os.environ.get("LAKEWARD_FAILPOINT")
 STAGING_THREADS = 4
-
-
-def failpoint(name: str) -> None:
-    """Kill this process with SIGKILL at a named point (crash tests set LAKEWARD_FAILPOINT)."""
-    if name == _FAILPOINT:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _utcnow() -> datetime:
