@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from lakeward.cli import admin, ingest, objects, protect
+from lakeward.cli import admin, events, ingest, objects, protect
 from lakeward.cli._common import CliState, out
 
 app = typer.Typer(
@@ -59,6 +59,7 @@ def main(
 
 objects.register(app)
 ingest.register(app)
+events.register(app)
 protect.register(app)
 admin.register(app)
 

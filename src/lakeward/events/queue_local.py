@@ -60,6 +60,7 @@ class LocalEventQueue(EventQueue):
     """The queue of a local lake (``<root>/lake.db``)."""
 
     def __init__(self, root: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+        Path(root).mkdir(parents=True, exist_ok=True)
         self.db = LakeDB(Path(root) / "lake.db")
         self.clock = clock
         with self.db.write() as conn:

@@ -649,6 +649,8 @@ class LocalObjectStore(ObjectStore):
             fields.update(self._lock_fields(conn, dst_bucket, None, False))
             row = self._insert_version(conn, dst_bucket, dst_key, fields, "ObjectCreated:Copy")
             self._apply_view(conn, dst_bucket, dst_key)
+            failpoint("copy:view")
+        failpoint("copy:committed")
         return info_from_row(dst_bucket, row)
 
     def get_tags(  # noqa: D102

@@ -13,6 +13,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+from lakeward._failpoints import failpoint
 from lakeward.errors import NoSuchKey, NoSuchVersion
 from lakeward.events.handlers import HandlerContext
 from lakeward.events.model import Event
@@ -54,6 +55,7 @@ def handle(context: HandlerContext, event: Event) -> str:
             event.bucket, event.key, dest_bucket, dest_key, src_version_id=event.version_id,
             metadata={**source.metadata, LOG_METADATA_KEY: identity},
         )  # fmt: skip
+        failpoint("handler:copied")
     table.put_if_absent(_row(identity, event, dest_bucket, dest_key, source.sha256, "copied"))
     return f"copied to s3://{dest_bucket}/{dest_key} (LogID {identity})"
 
