@@ -55,10 +55,11 @@ def run_demo(workdir: Path, *, on_step: Callable[[DemoStep], None] | None = None
             steps.append(step)
             if on_step:
                 on_step(step)
-    for step in _open_payments(workdir / "open-payments"):
-        steps.append(step)
-        if on_step:
-            on_step(step)
+    for part in (_open_payments(workdir / "open-payments"), _copy_audit(workdir / "s3-copy-audit")):
+        for step in part:
+            steps.append(step)
+            if on_step:
+                on_step(step)
     return steps
 
 
@@ -183,9 +184,7 @@ def _doctor(lake: Lake) -> DemoStep:
 def _open_payments(folder: Path) -> Iterator[DemoStep]:
     from lakeward.examples import open_payments
 
-    folder.mkdir(parents=True, exist_ok=True)
-    config = folder / "lakeward.yaml"
-    shutil.copyfile(Path(open_payments.__file__).with_suffix(".yaml"), config)
+    config = _example_config(folder, "open_payments")
     data = folder / "data"
     summary = open_payments.generate(data)
     step = DemoStep("example: a synthetic CMS Open Payments drop (examples/open-payments)")
@@ -250,5 +249,61 @@ def _manifest_of_one(lake: Lake) -> DemoStep:
     )
     step.lines.append(
         f"PII findings: {manifest['pii'] or 'none'}; tags {lake.store.get_tags(bucket, key)}"
+    )
+    return step
+
+
+# -- part 3: events, the s3-copy-audit example (examples/s3-copy-audit) ----------------------
+
+
+def _example_config(folder: Path, name: str) -> Path:
+    from lakeward import examples
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "lakeward.yaml"
+    shutil.copyfile(Path(examples.__file__).with_name(f"{name}.yaml"), config)
+    return config
+
+
+def _copy_audit(folder: Path) -> Iterator[DemoStep]:
+    config = _example_config(folder, "s3_copy_audit")
+    with Lake.open(config, environ={}) as lake:
+        lake.init()
+        step = DemoStep("events: files land in a public bucket, the worker copies and audits them")
+        for name in ("inv1.txt", "inv2.txt"):
+            info = lake.put(f"s3://landing/uploads/acme/{name}", f"invoice {name}\n".encode())
+            step.lines.append(f"put s3://{info.bucket}/{info.key} (version {info.version_id[:8]}…)")
+        stats = lake.run_worker()
+        step.lines.append(
+            f"worker: routed {stats.routed}, processed {stats.processed}, dead {stats.dead}"
+        )
+        for row in lake.log_table("copy_log").scan():
+            step.lines.append(
+                f"copy_log {row['LogID'][:12]}… {row['Key']} → s3://{row['DestinationBucket']}/"
+                f"{row['DestinationKey']} {row['Status']}"
+            )
+        again = lake.run_worker()
+        step.lines.append(
+            f"worker again: routed {again.routed}, processed {again.processed} (nothing new)"
+        )
+        yield step
+        yield _dead_letter_and_redrive(lake)
+
+
+def _dead_letter_and_redrive(lake: Lake) -> DemoStep:
+    step = DemoStep("a failing destination: dead-letter queue, fix, redrive, exactly once")
+    private = lake.config.physical_bucket("private")
+    for version in list(iter_versions(lake.store, private)):
+        lake.store.delete(private, version.key, version_id=version.version_id)
+    lake.store.delete_bucket(private)
+    lake.put("s3://landing/uploads/acme/inv3.txt", b"invoice 3\n")
+    stats = lake.run_worker()
+    letters = lake.queue.dead_letters()
+    step.lines.append(f"worker: dead-lettered {stats.dead}: {letters[0].last_error[:90]}…")
+    lake.init()
+    step.lines.append(f"bucket recreated; redrive {lake.queue.redrive()} message(s)")
+    stats = lake.run_worker()
+    step.lines.append(
+        f"worker: processed {stats.processed}; copy_log rows {len(lake.log_table('copy_log').scan())}"
     )
     return step

@@ -196,6 +196,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "local files left after --move: 0" in out
     assert "uploaded 0, skipped 4" in out
     assert "PII findings: none" in out
+    assert "worker: routed 2, processed 2, dead 0" in out
+    assert "worker again: routed 0, processed 0" in out
+    assert "copy_log rows 3" in out
     assert (tmp_path / "demo" / ".lake" / "lake.db").exists()
 
 

@@ -53,9 +53,10 @@ def load_generator() -> ModuleType:
     return open_payments
 
 
-def test_the_packaged_config_is_the_example_config() -> None:
-    packaged = Path(load_generator().__file__).with_suffix(".yaml")
-    assert packaged.read_bytes() == (EXAMPLE / "lakeward.yaml").read_bytes()
+@pytest.mark.parametrize("example", ["open-payments", "s3-copy-audit"])
+def test_the_packaged_config_is_the_example_config(example: str) -> None:
+    packaged = Path(load_generator().__file__).with_name(example.replace("-", "_") + ".yaml")
+    assert packaged.read_bytes() == (EXAMPLE.parent / example / "lakeward.yaml").read_bytes()
 
 
 @pytest.fixture(scope="module")
