@@ -36,6 +36,7 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 bench: $(STAMP) ## Run the benchmarks (ratios against baselines measured in the same run)
 	$(BIN)/python bench/bench_storage.py
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_events.py
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,7 @@ expects), so the demo doubles as an end-to-end check of the default set-up.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -55,7 +56,12 @@ def run_demo(workdir: Path, *, on_step: Callable[[DemoStep], None] | None = None
             steps.append(step)
             if on_step:
                 on_step(step)
-    for part in (_open_payments(workdir / "open-payments"), _copy_audit(workdir / "s3-copy-audit")):
+    parts = (
+        _open_payments(workdir / "open-payments"),
+        _copy_audit(workdir / "s3-copy-audit"),
+        _ioc_assessments(workdir / "ioc-assessments"),
+    )
+    for part in parts:
         for step in part:
             steps.append(step)
             if on_step:
@@ -305,5 +311,46 @@ def _dead_letter_and_redrive(lake: Lake) -> DemoStep:
     stats = lake.run_worker()
     step.lines.append(
         f"worker: processed {stats.processed}; copy_log rows {len(lake.log_table('copy_log').scan())}"
+    )
+    return step
+
+
+# -- part 4: JSON → Parquet with quarantine, the ioc-assessments example ---------------------
+
+
+def _ioc_assessments(folder: Path) -> Iterator[DemoStep]:
+    from lakeward.examples import ioc_assessments
+
+    config = _example_config(folder, "ioc_assessments")
+    os.environ.setdefault("IOC_SALT", "demo-salt-not-a-secret")  # the demo's own salt
+    ioc_assessments.generate(folder / "data")
+    with Lake.open(config, environ={}) as lake:
+        lake.init()
+        step = DemoStep(
+            "events: assessment NDJSON lands in raw/, the worker writes Parquet by event time"
+        )
+        report = lake.ingest(folder / "data", dataset="ioc_assessments")
+        step.lines.append(f"ingested {report.counts['uploaded']} NDJSON files into raw/")
+        stats = lake.run_worker()
+        for outcome in stats.outcomes:
+            step.lines.append(
+                f"{outcome['status']}: {'; '.join(outcome.get('detail') or [outcome.get('error', '')])}"
+            )
+        bucket = lake.config.physical_bucket("lake")
+        for obj in iter_objects(lake.store, bucket, "processed/"):
+            step.lines.append(f"s3://{bucket}/{obj.key}")
+        yield step
+        yield _quarantine(lake)
+
+
+def _quarantine(lake: Lake) -> DemoStep:
+    step = DemoStep(
+        "quarantine: the bad record, with its reason; replay keeps it until the schema changes"
+    )
+    for record in lake.quarantine("ioc_assessments"):
+        step.lines.append(f"record {record.record} of {record.source['key']}: {record.reason}")
+    report = lake.replay_quarantine("ioc_assessments")
+    step.lines.append(
+        f"replay with the same schema: {report.passed} passed, {report.still_bad} still quarantined"
     )
     return step

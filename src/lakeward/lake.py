@@ -27,6 +27,7 @@ from lakeward.storage.base import PutData
 
 if TYPE_CHECKING:
     from lakeward.events.base import EventQueue, LogTable
+    from lakeward.events.quarantine import QuarantinedRecord, ReplayReport
     from lakeward.events.worker import WorkerStats
     from lakeward.ingest import IngestReport
     from lakeward.storage.local_doctor import DoctorReport, Progress
@@ -257,6 +258,18 @@ class Lake:
 
         worker = Worker(self, self.queue, self.log_table, concurrency=concurrency)
         return worker.run_once() if stop is None else worker.run(stop)
+
+    def quarantine(self, dataset: str) -> list[QuarantinedRecord]:
+        """Records of ``dataset`` that ``to_parquet`` could not convert, with the reasons."""
+        from lakeward.events.quarantine import list_quarantine
+
+        return list_quarantine(self, dataset)
+
+    def replay_quarantine(self, dataset: str) -> ReplayReport:
+        """Convert quarantined records again (after a schema fix); land those that pass once."""
+        from lakeward.events.quarantine import replay
+
+        return replay(self, dataset)
 
     def doctor(
         self,

@@ -199,6 +199,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "worker: routed 2, processed 2, dead 0" in out
     assert "worker again: routed 0, processed 0" in out
     assert "copy_log rows 3" in out
+    assert "1 records quarantined" in out and "is not a double" in out
+    assert "0 passed, 1 still quarantined" in out
     assert (tmp_path / "demo" / ".lake" / "lake.db").exists()
 
 

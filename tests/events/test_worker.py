@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from lakeward import Lake, errors
+from lakeward import Lake
 from lakeward.events.handlers import copy as copy_handler
 from lakeward.storage.ops import iter_versions
 
@@ -100,11 +100,3 @@ def test_concurrency_processes_everything_once(lake: Lake) -> None:
     assert stats.processed == 60 and stats.lost_leases == 0
     assert len(list(iter_versions(lake.store, "acme-dev-private", "copies/"))) == 60
     assert len(lake.log_table("copy_log").scan()) == 60
-
-
-def test_aws_lakes_have_no_queue_yet(tmp_path: object) -> None:
-    from lakeward.config import config_from_dict
-
-    config = config_from_dict({"backend": {"type": "aws", "region": "us-east-1"}})
-    with pytest.raises(errors.NotSupported, match="not built yet"):
-        Lake(config).log_table("copy_log")

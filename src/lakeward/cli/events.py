@@ -23,6 +23,10 @@ dlq_app = typer.Typer(
 log_app = typer.Typer(
     help="Read log tables written by handlers (e.g. copy_log).", no_args_is_help=True
 )
+quarantine_app = typer.Typer(
+    help="Records to_parquet could not convert: list them, replay them after a fix.",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -31,6 +35,7 @@ def register(app: typer.Typer) -> None:
     events_app.add_typer(dlq_app, name="dlq")
     app.add_typer(events_app, name="events")
     app.add_typer(log_app, name="log")
+    app.add_typer(quarantine_app, name="quarantine")
 
 
 @handle_errors
@@ -154,3 +159,43 @@ def log_ls(
         return
     columns = sorted({name for row in rows for name in row}, key=lambda c: (c != "LogID", c))
     print_table(table, columns, [[row.get(c, "") for c in columns] for row in rows])
+
+
+@quarantine_app.command("ls")
+@handle_errors
+def quarantine_ls(
+    ctx: typer.Context,
+    dataset: Annotated[str, typer.Argument(help="A dataset converted by a to_parquet route.")],
+    as_json: bool = JsonOption,
+) -> None:
+    """List quarantined records with the reason each was refused."""
+    records = state(ctx).lake().quarantine(dataset)
+    if as_json:
+        print_json(records)
+        return
+    print_table(
+        f"quarantine of {dataset}",
+        ["object", "record", "reason", "raw"],
+        [(r.object_key, r.record, r.reason, r.raw[:80]) for r in records],
+    )
+
+
+@quarantine_app.command("replay")
+@handle_errors
+def quarantine_replay(
+    ctx: typer.Context,
+    dataset: Annotated[str, typer.Argument(help="A dataset converted by a to_parquet route.")],
+    as_json: bool = JsonOption,
+) -> None:
+    """Convert quarantined records again; those that now pass land in processed, once."""
+    report = state(ctx).lake().replay_quarantine(dataset)
+    if as_json:
+        print_json(report)
+        return
+    for key in report.written:
+        out.print(f"landed {key}", markup=False)
+    out.print(
+        f"replayed {report.objects} quarantine object(s): {report.passed} records passed, "
+        f"{report.still_bad} still quarantined",
+        markup=False,
+    )
