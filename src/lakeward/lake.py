@@ -28,6 +28,7 @@ from lakeward.storage.base import PutData
 if TYPE_CHECKING:
     from lakeward.events.base import EventQueue, LogTable
     from lakeward.events.quarantine import QuarantinedRecord, ReplayReport
+    from lakeward.events.stream import RecordStream
     from lakeward.events.worker import WorkerStats
     from lakeward.ingest import IngestReport
     from lakeward.storage.local_doctor import DoctorReport, Progress
@@ -270,6 +271,42 @@ class Lake:
         from lakeward.events.quarantine import replay
 
         return replay(self, dataset)
+
+    # -- streams ---------------------------------------------------------------------------
+    def stream(self, dataset: str, **options: Any) -> RecordStream:
+        """Open a buffered record stream into a dataset, like Kinesis Firehose.
+
+        Records put are durable at once (an fsynced spool) and delivered as GZIP NDJSON
+        objects under ``<prefix>/year=/month=/day=/hour=/`` by size, age and on close; see
+        :mod:`lakeward.events.stream`.
+
+        Args:
+            dataset: A dataset declared in lakeward.yaml.
+            **options: As :class:`~lakeward.events.stream.RecordStream`: ``max_bytes``,
+                ``max_seconds``, ``clock``, ``on_delivery`` and ``spool_dir`` (default
+                ``<root>/spool`` for a local lake, ``~/.cache/lakeward/spool/<lake>-<env>``
+                for an aws lake).
+
+        Raises:
+            ConfigError: Unknown dataset.
+            Conflict: Another stream of this dataset has its spool open.
+
+        >>> import tempfile
+        >>> delivered = []
+        >>> with Lake.open(overrides={"backend.root": tempfile.mkdtemp(),
+        ...                           "datasets.clicks.domain": "web",
+        ...                           "datasets.clicks.source": "app",
+        ...                           "datasets.clicks.owner": "web-team"}) as lake:
+        ...     _ = lake.init()
+        ...     with lake.stream("clicks", on_delivery=delivered.append) as stream:
+        ...         stream.put({"page": "/", "ms": 12})
+        >>> delivered[0].records, delivered[0].key.startswith("raw/web/app/year=")
+        (1, True)
+        """
+        from lakeward.events.stream import RecordStream, default_spool_dir
+
+        options.setdefault("spool_dir", default_spool_dir(self.config))
+        return RecordStream(self.config, self.store, dataset, **options)
 
     def doctor(
         self,

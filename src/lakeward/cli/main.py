@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from lakeward.cli import admin, events, ingest, objects, protect
+from lakeward.cli import admin, events, ingest, objects, protect, stream
 from lakeward.cli._common import CliState, out
 
 app = typer.Typer(
@@ -60,6 +60,7 @@ def main(
 objects.register(app)
 ingest.register(app)
 events.register(app)
+stream.register(app)
 protect.register(app)
 admin.register(app)
 

@@ -21,7 +21,6 @@ from lakeward.errors import InvalidRequest
 from lakeward.events.handlers import HandlerContext
 from lakeward.events.handlers.to_parquet import (
     Target,
-    dataset_tags,
     output_key,
     put_once,
     target_for,
@@ -91,7 +90,7 @@ def replay(lake: Lake, dataset: str) -> ReplayReport:
     """Convert quarantined records again; land those that pass, exactly once."""
     context = _route(lake, dataset)
     target = target_for(context)
-    tags = dataset_tags(context, dataset)
+    tags = lake.config.dataset_tags(dataset)
     report = ReplayReport(dataset)
     for obj in list(iter_objects(lake.store, target.bucket, f"{target.error_prefix}/")):
         report.objects += 1

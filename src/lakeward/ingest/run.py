@@ -277,14 +277,7 @@ def _inspect(ctx: _Context, uploads: list[FileResult]) -> None:
 
 
 def _tags(ctx: _Context, result: FileResult | None) -> dict[str, str]:
-    dataset = ctx.dataset
-    tags = {
-        "Owner": dataset.owner,
-        "Classification": dataset.classification,
-        "Domain": dataset.domain,
-        "Dataset": ctx.options.dataset,
-        **dataset.tags,
-    }
+    tags = ctx.config.dataset_tags(ctx.options.dataset)
     if result is not None and result.pii_tag:
         tags["PII"] = result.pii_tag
     return tags

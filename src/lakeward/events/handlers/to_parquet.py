@@ -91,7 +91,7 @@ def handle(context: HandlerContext, event: Event) -> str:
             timestamp_field=dataset.timestamp_field, anonymize=target.anonymize, salt=target.salt,
             compression=dataset.compression,
         )  # fmt: skip
-        tags = dataset_tags(context, target.dataset)
+        tags = context.lake.config.dataset_tags(target.dataset)
         written = [
             put_once(
                 store, target.bucket, output_key(target, output.partition, stem), output.path, tags
@@ -113,18 +113,6 @@ def output_key(target: Target, partition: dict[str, str], stem: str) -> str:
     """The key of one Parquet output: ``<prefix>/year=…/month=…/<stem>.parquet``."""
     segments = [f"{name}={value}" for name, value in partition.items()]
     return "/".join([target.output_prefix, *segments, f"{stem}.parquet"])
-
-
-def dataset_tags(context: HandlerContext, name: str) -> dict[str, str]:
-    """The governance tags of a dataset's objects (as ingest sets them)."""
-    dataset = context.lake.config.dataset(name)
-    return {
-        "Owner": dataset.owner,
-        "Classification": dataset.classification,
-        "Domain": dataset.domain,
-        "Dataset": name,
-        **dataset.tags,
-    }
 
 
 def put_once(
