@@ -1,0 +1,550 @@
+"""The conversion core of the ``to_parquet`` handler: JSON, NDJSON and CSV → Parquet.
+
+:func:`convert_to_parquet` is a pure function over local files: the caller downloads the
+object, converts it into a directory and uploads what it wrote. NDJSON and CSV are
+streamed in batches of ``batch_rows`` records and appended to one Parquet writer per
+``year=YYYY/month=MM`` partition, so memory stays bounded whatever the file size. Each
+record is validated on its own: a malformed record becomes a :class:`BadRecord` with a
+reason, and the good ones still land. pyarrow is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lakeward.errors import InvalidRequest, LakeError, StorageFull
+from lakeward.events._convert_records import (
+    ANONYMIZERS,
+    RAW_LIMIT,
+    BadRecord,
+    BatchConverter,
+    PartitionKey,
+    Record,
+    make_converter,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from lakeward.config_models import Column
+
+__all__ = ["FORMATS", "BadRecord", "ConvertResult", "PartitionOutput", "convert_to_parquet"]
+
+FORMATS = ("json", "ndjson", "csv")
+"""The input formats :func:`convert_to_parquet` reads."""
+
+MIB = 1024 * 1024
+JSON_ARRAY_LIMIT = 256 * MIB
+"""The largest (decompressed) JSON array loaded whole; bigger files must be NDJSON."""
+MAX_LINE = 64 * MIB
+"""A longer NDJSON line is a bad record (and is never held in memory whole)."""
+PART_NAME = "part-00000.parquet"
+PARQUET_CODEC = "snappy"
+
+_CODECS = ("gzip", "bz2", "zstd")
+_SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\x28\xb5\x2f\xfd", "zstd"))
+_READ_CHUNK = MIB
+_CSV_BLOCK = 4 * MIB
+_CSV_NULLS = ["", "NA", "NULL", "null"]
+_BUFFERED_BATCHES = 2
+_BLANK = b" \t\r\n"
+_WS_RE = re.compile(r"[ \t\r\n]*")
+
+OpenStream = Callable[[], "pa.NativeFile"]
+
+
+@dataclass(frozen=True)
+class PartitionOutput:
+    """One Parquet file written by :func:`convert_to_parquet`.
+
+    Attributes:
+        partition: ``{"year": "2024", "month": "03"}`` (zero-padded), ``{}`` when the
+            output is not partitioned.
+        path: The file, ``out_dir/year=YYYY/month=MM/part-00000.parquet``.
+        rows: Rows written to it.
+    """
+
+    partition: dict[str, str]
+    path: Path
+    rows: int
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    """What :func:`convert_to_parquet` did.
+
+    Attributes:
+        outputs: The files written, sorted by partition values; ``[]`` when no record
+            was good.
+        rows_in: Records read (good and bad; blank lines are not records).
+        rows_written: Records written, the sum of ``outputs[].rows``.
+        bad: The rejected records, in input order.
+        schema: ``[{"name", "type"}]`` (Arrow type names) of the Parquet written, after
+            anonymization; ``[]`` when no schema could be inferred.
+    """
+
+    outputs: list[PartitionOutput]
+    rows_in: int
+    rows_written: int
+    bad: list[BadRecord]
+    schema: list[dict[str, str]]
+
+
+def convert_to_parquet(
+    source: Path,
+    fmt: str,
+    out_dir: Path,
+    *,
+    columns: Sequence[Column] = (),
+    timestamp_field: str | None = None,
+    anonymize: Mapping[str, str] | None = None,
+    salt: str = "",
+    compression: str | None = None,
+    batch_rows: int = 50_000,
+) -> ConvertResult:
+    """Convert a JSON, NDJSON or CSV file into Parquet partitioned by year and month.
+
+    Args:
+        source: The local input file.
+        fmt: ``json``, ``ndjson`` or ``csv``. A ``json`` file whose first non-blank byte
+            is ``[`` is a JSON array (loaded whole, up to 256 MiB); otherwise ``json``
+            and ``ndjson`` hold one object per line and are streamed.
+        out_dir: Where the Parquet files are written (created if missing).
+        columns: The declared schema; values are validated and converted to these
+            types, undeclared fields are dropped and missing ones are null. Empty means
+            inferred from the first batch, and later records that do not fit are bad.
+        timestamp_field: The field whose year and month partition the output: ISO-8601
+            (naive means UTC), ``YYYY-MM-DD`` or epoch seconds. A record without a
+            valid one is bad. ``None`` writes one unpartitioned file.
+        anonymize: Column → ``"hash"`` (hex SHA-256 of ``salt`` + value, a string
+            column) or ``"drop"`` (the column is not written).
+        salt: Prefixed to every hashed value.
+        compression: Whole-file compression of the input (``gzip``, ``bz2``,
+            ``zstd``); ``None`` detects it from the suffix or the magic bytes.
+        batch_rows: Records converted per batch; bounds the memory used.
+
+    Returns:
+        The files written, the counts, the bad records and the written schema.
+
+    Raises:
+        InvalidRequest: An argument is invalid, ``source`` cannot be read, a JSON
+            array exceeds 256 MiB, or ``out_dir`` cannot be written.
+        StorageFull: The disk under ``out_dir`` is full.
+    """
+    anonymize = dict(anonymize or {})
+    _check_arguments(fmt, compression, batch_rows, columns, timestamp_field, anonymize)
+    codec = compression or _detect_compression(source)
+    build = partial(make_converter, columns, timestamp_field, anonymize, salt, text=fmt == "csv")
+    records = _read_records(_opener(source, codec), fmt, batch_rows)
+    writers = _PartitionWriters(out_dir, batch_rows)
+    try:
+        converter = build([]) if columns else None
+        rows_in, bad, converter = _convert_all(records, converter, build, writers, batch_rows)
+        outputs = writers.close()
+    except OSError as exc:
+        raise _write_error(out_dir, exc) from exc
+    finally:
+        writers.abort()
+    schema = converter.schema if converter is not None else []
+    return ConvertResult(
+        outputs=outputs,
+        rows_in=rows_in,
+        rows_written=sum(output.rows for output in outputs),
+        bad=bad,
+        schema=[{"name": field.name, "type": str(field.type)} for field in schema],
+    )
+
+
+def _check_arguments(
+    fmt: str,
+    compression: str | None,
+    batch_rows: int,
+    columns: Sequence[Column],
+    timestamp_field: str | None,
+    anonymize: Mapping[str, str],
+) -> None:
+    if fmt not in FORMATS:
+        raise InvalidRequest(f"cannot convert format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if compression is not None and compression not in _CODECS:
+        raise InvalidRequest(
+            f"cannot stream {compression!r}-compressed input: use one of "
+            f"{', '.join(_CODECS)} or none"
+        )
+    if batch_rows < 1:
+        raise InvalidRequest(f"batch_rows must be 1 or more, got {batch_rows}")
+    names = [column.name for column in columns]
+    if columns and timestamp_field is not None and timestamp_field not in names:
+        raise InvalidRequest(
+            f"timestamp_field {timestamp_field!r} is not a declared column ({', '.join(names)})"
+        )
+    for name, how in anonymize.items():
+        if how not in ANONYMIZERS:
+            raise InvalidRequest(
+                f"anonymize {name!r}: unknown method {how!r} (use {' or '.join(ANONYMIZERS)})"
+            )
+
+
+def _detect_compression(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise InvalidRequest(
+            f"cannot read {path}: {exc.strerror or exc} (check the path and its permissions)"
+        ) from exc
+    suffix = _SUFFIXES.get(path.suffix.lower())
+    if suffix is not None:
+        return suffix
+    return next((codec for prefix, codec in _MAGIC if magic.startswith(prefix)), None)
+
+
+def _opener(path: Path, codec: str | None) -> OpenStream:
+    import pyarrow as pa
+
+    if codec is not None and not pa.Codec.is_available(codec):
+        raise InvalidRequest(f"this pyarrow build cannot read {codec}: pip install -U pyarrow")
+
+    def open_stream() -> pa.NativeFile:
+        try:
+            return pa.input_stream(str(path), compression=codec)
+        except OSError as exc:
+            raise InvalidRequest(f"cannot read {path}: {_short(exc)}") from exc
+
+    return open_stream
+
+
+def _short(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
+
+
+def _write_error(out_dir: Path, exc: OSError) -> LakeError:
+    if exc.errno == errno.ENOSPC:
+        return StorageFull(f"no space left under {out_dir}: free some space and retry")
+    return InvalidRequest(f"cannot write Parquet under {out_dir}: {_short(exc)}")
+
+
+# --- the conversion loop ---
+
+
+def _convert_all(
+    records: Iterator[Record],
+    converter: BatchConverter | None,
+    build: Callable[[list[Mapping[str, Any]]], BatchConverter],
+    writers: _PartitionWriters,
+    batch_rows: int,
+) -> tuple[int, list[BadRecord], BatchConverter | None]:
+    """Convert ``batch_rows`` records at a time: only a batch to infer from is a list."""
+    import pyarrow as pa
+
+    rows_in = 0
+    bad: list[BadRecord] = []
+    while True:
+        batch: Iterable[Record] = islice(records, batch_rows)
+        if converter is None:  # infer the schema from the first batch holding an object
+            batch = list(batch)
+            samples = [record.fields for record in batch if record.fields is not None]
+            if not batch:
+                break
+            if not samples:
+                rows_in += len(batch)
+                bad.extend(record.rejected(record.error or "unreadable record") for record in batch)
+                continue
+            converter = build(samples)
+        parts, rejected, count = converter.convert(batch)
+        if not count:
+            break
+        rows_in += count
+        bad.extend(rejected)
+        for key in list(parts):
+            writers.add(key, parts.pop(key))
+        pa.default_memory_pool().release_unused()  # mimalloc keeps freed pages otherwise
+    return rows_in, bad, converter
+
+
+class _PartitionWriters:
+    """One open ``ParquetWriter`` per partition, fed from small per-partition buffers.
+
+    A partition's buffer is written as a row group once it holds ``flush_rows`` rows;
+    when all buffers together hold more than a few batches, every buffer is written.
+    """
+
+    def __init__(self, out_dir: Path, flush_rows: int) -> None:
+        self._out_dir = out_dir
+        self._flush_rows = flush_rows
+        self._buffers: dict[PartitionKey, list[pa.RecordBatch]] = {}
+        self._buffered: dict[PartitionKey, int] = {}
+        self._writers: dict[PartitionKey, Any] = {}
+        self._rows: dict[PartitionKey, int] = {}
+
+    def add(self, key: PartitionKey, batch: pa.RecordBatch) -> None:
+        self._buffers.setdefault(key, []).append(batch)
+        self._buffered[key] = self._buffered.get(key, 0) + batch.num_rows
+        if self._buffered[key] >= self._flush_rows:
+            self._flush(key)
+        elif sum(self._buffered.values()) > _BUFFERED_BATCHES * self._flush_rows:
+            for pending in sorted(self._buffers):
+                self._flush(pending)
+
+    def close(self) -> list[PartitionOutput]:
+        for key in sorted(self._buffers):
+            self._flush(key)
+        outputs = []
+        for key in sorted(self._writers):
+            self._writers.pop(key).close()
+            outputs.append(PartitionOutput(_partition(key), self._path(key), self._rows[key]))
+        return outputs
+
+    def abort(self) -> None:
+        """Close whatever is still open (after an error; a no-op after close)."""
+        while self._writers:
+            self._writers.popitem()[1].close()
+
+    def _flush(self, key: PartitionKey) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_batches(self._buffers.pop(key))
+        self._buffered.pop(key)
+        writer = self._writers.get(key)
+        if writer is None:
+            path = self._path(key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writer = pq.ParquetWriter(str(path), table.schema, compression=PARQUET_CODEC)
+            self._writers[key] = writer
+        writer.write_table(table, row_group_size=max(table.num_rows, 1))
+        self._rows[key] = self._rows.get(key, 0) + table.num_rows
+
+    def _path(self, key: PartitionKey) -> Path:
+        parts = [f"{name}={value}" for name, value in _partition(key).items()]
+        return self._out_dir.joinpath(*parts, PART_NAME)
+
+
+def _partition(key: PartitionKey) -> dict[str, str]:
+    if not key:
+        return {}
+    year, month = key
+    return {"year": f"{year:04d}", "month": f"{month:02d}"}
+
+
+# --- readers: each yields the records of the file one by one, in order ---
+
+
+def _read_records(open_stream: OpenStream, fmt: str, batch_rows: int) -> Iterator[Record]:
+    try:
+        first = _first_byte(open_stream)
+    except OSError as exc:
+        yield Record(1, None, "", f"cannot read the file: {_short(exc)}")
+        return
+    if first is None:
+        return
+    if fmt == "csv":
+        yield from _csv_records(open_stream, batch_rows)
+    elif fmt == "json" and first == b"[":
+        yield from _json_array_records(open_stream)
+    else:
+        yield from _ndjson_records(open_stream)
+
+
+def _first_byte(open_stream: OpenStream) -> bytes | None:
+    """The first non-blank byte of the (decompressed) content, or ``None``."""
+    with open_stream() as stream:
+        while chunk := stream.read(64 * 1024):
+            text: bytes = chunk.lstrip(b"\xef\xbb\xbf" + _BLANK)
+            if text:
+                return text[:1]
+    return None
+
+
+def _ndjson_records(open_stream: OpenStream) -> Iterator[Record]:
+    number = 0
+    with open_stream() as stream:
+        try:
+            for number, line, complete in _lines(stream):
+                if line.strip(_BLANK):
+                    yield _parse_line(number, line, complete)
+        except OSError as exc:
+            yield Record(number + 1, None, "", f"cannot read the rest of the file: {_short(exc)}")
+
+
+def _lines(stream: pa.NativeFile) -> Iterator[tuple[int, bytes, bool]]:
+    """Yield ``(line number, line, complete)``; a line over MAX_LINE is cut short."""
+    number = 0
+    pending: list[bytes] = []
+    size = 0
+    while chunk := stream.read(_READ_CHUNK):
+        pieces = chunk.split(b"\n")
+        for piece in pieces[:-1]:
+            number += 1
+            if pending:
+                yield number, b"".join([*pending, piece])[:MAX_LINE], size + len(piece) <= MAX_LINE
+                pending, size = [], 0
+            else:
+                yield number, piece, True
+        if size <= MAX_LINE:  # past the limit, keep only the head already held
+            pending.append(pieces[-1])
+        size += len(pieces[-1])
+    if pending and size:
+        yield number + 1, b"".join(pending)[:MAX_LINE], size <= MAX_LINE
+
+
+def _parse_line(number: int, line: bytes, complete: bool) -> Record:
+    if not complete:
+        return Record(number, None, line, f"line longer than {MAX_LINE // MIB} MiB")
+    try:
+        value = json.loads(line)
+    except RecursionError:
+        return Record(number, None, line, "invalid JSON: nested too deeply")
+    except json.JSONDecodeError as exc:
+        return Record(number, None, line, f"invalid JSON: {exc.msg} at column {exc.colno}")
+    except ValueError:  # UnicodeDecodeError
+        return Record(number, None, line, "invalid JSON: not UTF-8 text")
+    if not isinstance(value, dict):
+        return Record(number, None, line, "not a JSON object")
+    return Record(number, value, line)
+
+
+def _json_array_records(open_stream: OpenStream) -> Iterator[Record]:
+    parts: list[bytes] = []
+    try:
+        with open_stream() as stream:
+            while sum(map(len, parts)) <= JSON_ARRAY_LIMIT and (chunk := stream.read(_READ_CHUNK)):
+                parts.append(chunk)
+    except OSError as exc:
+        yield Record(1, None, "", f"cannot read the file: {_short(exc)}")
+        return
+    data = b"".join(parts)
+    del parts
+    if len(data) > JSON_ARRAY_LIMIT:
+        raise InvalidRequest(
+            f"JSON array larger than {JSON_ARRAY_LIMIT // MIB} MiB: write it as NDJSON "
+            "(one object per line, format ndjson) to convert it in bounded memory"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        yield Record(1, None, data[:RAW_LIMIT], "invalid JSON: not UTF-8 text")
+        return
+    del data
+    yield from _array_items(text)
+
+
+def _array_items(text: str) -> Iterator[Record]:
+    """Decode a JSON array item by item; a syntax error ends it with one bad record."""
+    decoder = json.JSONDecoder()
+    pos, number = _skip(text, _skip(text, 0) + 1), 1  # past "["
+    closed = text.startswith("]", pos)
+    while not closed:
+        start = pos
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            why = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            reason = f"invalid JSON: {why}; the rest of the array was not read"
+            yield Record(number, None, text[start : start + RAW_LIMIT], reason)
+            return
+        fields = value if isinstance(value, dict) else None
+        error = None if fields is not None else "not a JSON object"
+        yield Record(number, fields, text[start:pos], error)
+        number, pos = number + 1, _skip(text, pos)
+        closed = text.startswith("]", pos)
+        if not closed and not text.startswith(",", pos):
+            reason = "invalid JSON: expected ',' or ']' after an item; the rest was not read"
+            yield Record(number, None, text[pos : pos + RAW_LIMIT], reason)
+            return
+        pos = pos if closed else _skip(text, pos + 1)
+    if (pos := _skip(text, pos + 1)) < len(text):
+        reason = "invalid JSON: text after the closing ']' was not read"
+        yield Record(number, None, text[pos : pos + RAW_LIMIT], reason)
+
+
+def _skip(text: str, pos: int) -> int:
+    """The position of the first non-blank character at or after ``pos``."""
+    match = _WS_RE.match(text, pos)
+    return match.end() if match else pos
+
+
+def _csv_records(open_stream: OpenStream, slice_rows: int) -> Iterator[Record]:
+    """Number the data rows, interleaving the rows pyarrow skipped as malformed."""
+    import pyarrow as pa
+
+    try:
+        with open_stream() as stream:
+            names = list(_open_csv(stream, lambda row: "skip").schema.names)
+    except (pa.ArrowException, OSError) as exc:
+        yield Record(1, None, "", f"cannot read the CSV header: {_short(exc)}")
+        return
+    repeated = next((name for i, name in enumerate(names) if name in names[:i]), None)
+    if repeated is not None:
+        yield Record(1, None, names, f"the CSV header repeats column {repeated!r}: no row read")
+        return
+    invalid: dict[int, Record] = {}
+    number, failure = 1, None
+    try:
+        for values in _csv_rows(open_stream, names, invalid, slice_rows):
+            while number in invalid:
+                yield invalid.pop(number)
+                number += 1
+            yield _csv_record(number, names, values)
+            number += 1
+    except (pa.ArrowException, OSError) as exc:
+        failure = f"cannot read the rest of the CSV: {_short(exc)}"
+    for key in sorted(invalid):
+        number = max(number, key + 1)
+        yield invalid[key]
+    if failure is not None:
+        yield Record(number, None, "", failure)
+
+
+def _open_csv(stream: pa.NativeFile, on_invalid: Callable[[Any], str], names: Any = ()) -> Any:
+    """A streaming CSV reader; the columns in ``names`` are read as raw bytes."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    return csv.open_csv(
+        stream,
+        read_options=csv.ReadOptions(block_size=_CSV_BLOCK, use_threads=False),
+        parse_options=csv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+        convert_options=csv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.binary()),
+            null_values=_CSV_NULLS,
+            strings_can_be_null=True,
+        ),
+    )
+
+
+def _csv_rows(
+    open_stream: OpenStream, names: list[str], invalid: dict[int, Record], slice_rows: int
+) -> Iterator[tuple[bytes | None, ...]]:
+    """Yield each well-formed data row's raw values; record malformed rows in ``invalid``."""
+
+    def on_invalid(row: Any) -> str:
+        key = row.number - 1 if row.number > 0 else -1 - len(invalid)  # header is row 1
+        reason = f"expected {row.expected_columns} fields, found {row.actual_columns}"
+        invalid[key] = Record(max(key, 0), None, row.text, reason)
+        return "skip"
+
+    with open_stream() as stream:
+        for batch in _open_csv(stream, on_invalid, names):
+            for start in range(0, batch.num_rows, slice_rows):
+                part = batch.slice(start, slice_rows)
+                yield from zip(*(column.to_pylist() for column in part.columns), strict=True)
+
+
+def _csv_record(number: int, names: list[str], values: tuple[bytes | None, ...]) -> Record:
+    try:
+        text = [None if value is None else value.decode("utf-8") for value in values]
+    except UnicodeDecodeError:
+        shown = [None if v is None else v.decode("utf-8", errors="replace") for v in values]
+        bad = (n for n, v in zip(names, shown, strict=True) if v and "\ufffd" in v)
+        return Record(number, None, shown, f"field {next(bad, names[0])!r}: not UTF-8 text")
+    return Record(number, dict(zip(names, text, strict=True)), text)
