@@ -4,7 +4,7 @@
    one `Lake.run_worker()` routes and copies them all (copy handler + audit row each).
 2. Latency: a worker runs in a thread (polling every 50 ms) while a producer puts objects
    at a steady rate; latency = audit row time - put time; p50 and p99 are reported.
-3. Conversion (when `lakeward.events.convert` exists): an NDJSON file converted to Parquet
+3. Conversion: an NDJSON file converted to Parquet
    by lakeward vs raw DuckDB `COPY (SELECT * FROM read_json(...)) TO ... (FORMAT parquet)`
    on the same file in the same run; time and peak RSS (each in its own subprocess).
 
@@ -109,6 +109,73 @@ def _run(lake: Lake, stop: threading.Event) -> None:
         Worker(own, own.queue, own.log_table).run(stop, poll_s=0.05)
 
 
+CONVERT_LAKEWARD = """
+import sys, time, resource
+from pathlib import Path
+from lakeward.events.convert import convert_to_parquet
+start = time.perf_counter()
+result = convert_to_parquet(Path(sys.argv[1]), "ndjson", Path(sys.argv[2]), timestamp_field="ts")
+seconds = time.perf_counter() - start
+assert result.rows_written > 0 and not result.bad
+print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+CONVERT_DUCKDB = """
+import sys, time, resource
+import duckdb
+start = time.perf_counter()
+con = duckdb.connect()
+con.execute(
+    f"COPY (SELECT * FROM read_json('{sys.argv[1]}', format='newline_delimited')) "
+    f"TO '{sys.argv[2]}' (FORMAT parquet)"
+)
+seconds = time.perf_counter() - start
+print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def conversion(work: Path, mib: int) -> tuple[float, float]:
+    import json
+    import random
+    import subprocess
+    import sys
+
+    source = work / "events.ndjson"
+    rng = random.Random(7)
+    with source.open("w") as handle:
+        n = 0
+        while handle.tell() < mib << 20:
+            record = {
+                "id": n,
+                "ts": f"2024-0{1 + n % 9}-1{n % 10}T12:00:00Z",
+                "user": f"u{rng.randint(1, 999)}",
+                "score": rng.random() * 100,
+                "verdict": rng.choice(["benign", "malicious"]),
+                "note": "x" * 40,
+            }
+            handle.write(json.dumps(record) + "\n")
+            n += 1
+    results = {}
+    for name, code, out in (
+        ("lakeward", CONVERT_LAKEWARD, work / "lw"),
+        ("duckdb", CONVERT_DUCKDB, work / "dd.parquet"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(source), str(out)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        seconds, rss_kib = done.stdout.split()
+        results[name] = (float(seconds), int(rss_kib) / 1024)
+    lw, dd = results["lakeward"], results["duckdb"]
+    print(f"conversion of {mib} MiB NDJSON ({n:,} records) to Parquet:")
+    print(f"  lakeward convert_to_parquet {lw[0]:7.2f} s, peak RSS {lw[1]:6.0f} MiB")
+    print(f"  raw DuckDB COPY            {dd[0]:7.2f} s, peak RSS {dd[1]:6.0f} MiB")
+    print(f"  ratio lakeward / DuckDB: time {lw[0] / dd[0]:.2f}x, peak RSS {lw[1] / dd[1]:.2f}x")
+    return lw[0] / dd[0], lw[1] / dd[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Benchmark the local event worker.")
     parser.add_argument("--events", type=int, default=10_000)
@@ -117,6 +184,9 @@ def main() -> None:
     parser.add_argument(
         "--rate", type=float, default=100.0, help="puts per second in the latency run"
     )
+    parser.add_argument(
+        "--convert-mib", type=int, default=100, help="size of the NDJSON file to convert"
+    )
     parser.add_argument("--dir", type=Path, default=HERE / ".work")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
@@ -124,6 +194,7 @@ def main() -> None:
     try:
         throughput(work, args.events, args.concurrency)
         latency(work, args.latency_events, args.rate)
+        conversion(work, args.convert_mib)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
