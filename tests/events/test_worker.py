@@ -100,3 +100,20 @@ def test_concurrency_processes_everything_once(lake: Lake) -> None:
     assert stats.processed == 60 and stats.lost_leases == 0
     assert len(list(iter_versions(lake.store, "acme-dev-private", "copies/"))) == 60
     assert len(lake.log_table("copy_log").scan()) == 60
+
+
+def test_unknown_buckets_and_undecodable_keys_go_to_the_dlq(lake: Lake) -> None:
+    def body(bucket: str, key: str) -> str:
+        record = {
+            "eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": 1}},
+        }
+        return json.dumps({"Records": [record]})
+
+    lake.queue.send("archive_copy", body("acme-dev-nowhere", "incoming/a.csv"))
+    lake.queue.send("archive_copy", body("acme-dev-landing", "incoming/%C3%28.csv"))  # not UTF-8
+    stats = lake.run_worker()
+    assert stats.dead == 2
+    reasons = sorted(d.last_error for d in lake.queue.dead_letters())
+    assert any("NoSuchBucket" in r for r in reasons), reasons
+    assert any("InvalidEvent" in r for r in reasons), reasons

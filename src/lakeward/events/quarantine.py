@@ -68,7 +68,7 @@ def _route(lake: Lake, dataset: str) -> HandlerContext:
 
 def list_quarantine(lake: Lake, dataset: str) -> list[QuarantinedRecord]:
     """Every quarantined record of a dataset, object by object."""
-    target = target_for(_route(lake, dataset))
+    target = target_for(_route(lake, dataset), need_salt=False)
     records = []
     for obj in iter_objects(lake.store, target.bucket, f"{target.error_prefix}/"):
         for line in _lines(lake, target.bucket, obj.key):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from lakeward._failpoints import failpoint
 from lakeward.errors import ConfigError, PreconditionFailed
 from lakeward.events.handlers import HandlerContext
 from lakeward.events.model import Event
@@ -42,8 +43,13 @@ class Target:
     salt: str
 
 
-def target_for(context: HandlerContext) -> Target:
+def target_for(context: HandlerContext, *, need_salt: bool = True) -> Target:
     """Resolve a route's options against the configuration.
+
+    Args:
+        context: The route's context.
+        need_salt: Refuse when hashing is asked for and the salt is missing (False only
+            where nothing is hashed, e.g. listing the quarantine).
 
     Raises:
         ConfigError: ``anonymize`` hashes columns but the salt variable is not set.
@@ -54,7 +60,7 @@ def target_for(context: HandlerContext) -> Target:
     anonymize = {str(k): str(v) for k, v in (options.get("anonymize") or {}).items()}
     salt_env = str(options.get("salt_env", DEFAULT_SALT_ENV))
     salt = os.environ.get(salt_env, "")
-    if "hash" in anonymize.values() and not salt:
+    if need_salt and "hash" in anonymize.values() and not salt:
         raise ConfigError(
             [f"routes.{context.route_name}.options.salt_env: set the hashing salt in ${salt_env}"]
         )
@@ -98,6 +104,7 @@ def handle(context: HandlerContext, event: Event) -> str:
             )
             for output in result.outputs
         ]
+    failpoint("to_parquet:outputs")
     origin = {"bucket": event.bucket, "key": event.key, "version_id": event.version_id}
     if result.bad:
         body = quarantine_body(result.bad, origin)
