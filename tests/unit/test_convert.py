@@ -634,3 +634,188 @@ def test_a_large_ndjson_converts_in_bounded_memory(tmp_path: Path) -> None:
     assert growth < size / 3, (
         f"peak RSS grew by {growth / 2**20:.1f} MiB for {size / 2**20:.0f} MiB"
     )
+
+
+# --- the vectorized fast path gives exactly what record-by-record conversion gives ---
+
+FAST_COLUMNS = [
+    Column(name="id", type="bigint"),
+    Column(name="n", type="int"),
+    Column(name="amount", type="double"),
+    Column(name="ok", type="boolean"),
+    Column(name="event_time", type="timestamp"),
+    Column(name="seen", type="timestamp"),
+    Column(name="email", type="string"),
+]
+_ODD_VALUES: list[Any] = [
+    None,
+    "7",
+    1.0,
+    -0.0,
+    2**40,
+    2**70,
+    True,
+    "2024-02-30",
+    " 2024-03-01",
+    1709287200,
+    "1709287200",
+    "2024-03-01T10:00",
+    "2024-03-01T10:00:00.1234567",
+    "0001-01-01T00:00:00+01:00",
+    "ü",
+    [1],
+    {"a": 1},
+    "",
+]
+_ODD_LINES = [
+    "garbage",
+    "[1, 2]",
+    '{"id": 1, "id": 2}',
+    '{"id": 1, "amount": NaN, "event_time": "2024-01-01"}',
+    '{"id": 1, "amount": Inf, "event_time": "2024-01-01"}',
+    '{"id": -0, "amount": -0, "event_time": "2024-01-01"}',
+    '{"id": 1, "email": "a\tb", "event_time": "2024-01-01"}',
+    '{"id": 1, "event_time": "2024-01-01"} {"id": 2}',
+    '\ufeff{"id": 1, "event_time": "2024-01-01"}',
+    '{"id": 1, "event_time": "2024-01-01", "deep": ' + "[" * 3000 + "]" * 3000 + "}",
+    "   ",
+    "",
+]
+
+
+def _clean_record(rng: random.Random, i: int) -> dict[str, Any]:
+    stamp = rng.choice(
+        [
+            f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:30:00Z",
+            f"2023-{1 + i % 12:02d}-{1 + i % 28:02d}",
+            f"2024-03-31T23:30:00.{i % 1000:03d}-02:00",
+            "2024-06-01 00:00:00.5",
+            "2024-12-31T23:59:59+05:30",
+        ]
+    )
+    record: dict[str, Any] = {
+        "id": i * rng.choice([1, -1, 10**12]),
+        "n": rng.randint(-(2**31), 2**31 - 1),
+        "amount": rng.choice([rng.random() * 1e6, rng.randint(-5, 5), 0, 1e300, 0.1]),
+        "ok": rng.choice([True, False, None]),
+        "event_time": stamp,
+        "seen": rng.choice([None, "2020-01-01T00:00:00Z", "1999-12-31"]),
+        "email": rng.choice([f"user{i}@example.com", 'é😀 \\/"', None, "Nancy's"]),
+    }
+    if rng.random() < 0.3:
+        record["extra"] = rng.choice([1, "x", [1, {"y": None}], None])
+    for name in rng.sample(list(record), k=rng.randint(0, 2)):
+        if name != "event_time":
+            del record[name]
+    return record
+
+
+def _fuzz_lines(seed: int, count: int, dirty: float) -> list[str]:
+    rng = random.Random(seed)
+    lines = []
+    for i in range(count):
+        record = _clean_record(rng, i)
+        if rng.random() < dirty:
+            if rng.random() < 0.5:
+                lines.append(rng.choice(_ODD_LINES))
+                continue
+            record[rng.choice([c.name for c in FAST_COLUMNS])] = rng.choice(_ODD_VALUES)
+        lines.append(json.dumps(record, ensure_ascii=rng.random() < 0.5))
+    return lines
+
+
+def _both_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str | bytes, **kwargs: Any
+) -> tuple[ConvertResult, int]:
+    """Convert with and without the fast path; assert identical results, count fast chunks."""
+    from lakeward.events import _convert_fast
+
+    source = write(tmp_path / "in.ndjson", text)
+    kwargs = {"batch_rows": 40, **kwargs}
+    accepted = []
+    real = _convert_fast.FastConverter.convert
+
+    def spy(self: Any, *args: Any) -> Any:
+        result = real(self, *args)
+        accepted.append(result is not None)
+        return result
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_convert_fast.FastConverter, "convert", spy)
+        fast = convert_to_parquet(source, "ndjson", tmp_path / "fast", **kwargs)
+    with monkeypatch.context() as patch:
+        patch.setattr(_convert_fast.FastConverter, "build", classmethod(lambda cls, c: None))
+        slow = convert_to_parquet(source, "ndjson", tmp_path / "slow", **kwargs)
+    assert (fast.rows_in, fast.rows_written, fast.bad, fast.schema) == (
+        slow.rows_in,
+        slow.rows_written,
+        slow.bad,
+        slow.schema,
+    )
+    assert [(o.partition, o.rows) for o in fast.outputs] == [
+        (o.partition, o.rows) for o in slow.outputs
+    ]
+    for f, s in zip(fast.outputs, slow.outputs, strict=True):
+        assert f.path.relative_to(tmp_path / "fast") == s.path.relative_to(tmp_path / "slow")
+        assert repr(rows(f)) == repr(rows(s))  # repr: NaN == NaN
+        assert pq.read_schema(f.path) == pq.read_schema(s.path)
+        assert f.path.read_bytes() == s.path.read_bytes()
+    return fast, sum(accepted)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("dirty", [0.0, 0.01, 0.2])
+def test_fast_path_matches_record_by_record_with_declared_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int, dirty: float
+) -> None:
+    lines = _fuzz_lines(seed, 400, dirty)
+    anonymize = [{}, {"email": "hash"}, {"email": "drop", "n": "hash"}, {"ok": "hash"}][seed % 4]
+    result, fast_chunks = _both_paths(
+        tmp_path,
+        monkeypatch,
+        "\n".join(lines) + ("\n" if seed % 2 else ""),
+        columns=FAST_COLUMNS,
+        timestamp_field="event_time",
+        anonymize=anonymize,
+        salt="s",
+    )
+    assert result.rows_written > 0
+    if dirty == 0.0:
+        assert fast_chunks == 10  # every chunk of 40 clean records was converted at once
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_path_matches_record_by_record_with_an_inferred_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    rng = random.Random(seed)
+    lines = [
+        json.dumps({"id": i, "ts": f"2024-{1 + i % 9:02d}-1{i % 10}T12:00:00Z", "s": str(i)})
+        for i in range(300)
+    ]
+    for _ in range(seed):
+        lines[rng.randrange(100, 300)] = rng.choice(
+            ['{"id": 1, "ts": 1709287200}', '{"id": 1, "ts": "2024-01-01", "new": 1}', "{}"]
+        )
+    if seed == 3:
+        lines[150] = '{"id": 1, "ts": "2024-01-01", "new": null}'
+    result, fast_chunks = _both_paths(
+        tmp_path, monkeypatch, "\r\n".join(lines), timestamp_field="ts", batch_rows=50
+    )
+    assert [field["name"] for field in result.schema] == ["id", "ts", "s"]
+    assert fast_chunks >= 6 - seed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ndjson({"id": 1, "event_time": "2024-01-01"}, "", {"id": 2, "event_time": "2024-02-01"}),
+        b'{"id": 1, "event_time": "2024-01-01", "email": "caf\xe9"}\n',
+        ndjson(*({"id": i, "event_time": "2024-01-01", "amount": -0.0} for i in range(3))),
+        ndjson(*({"id": i, "event_time": "2024-01-01", "x": {"a": [i]}} for i in range(3))),
+    ],
+)
+def test_fast_path_matches_record_by_record_on_edges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str | bytes
+) -> None:
+    _both_paths(tmp_path, monkeypatch, text, columns=FAST_COLUMNS, timestamp_field="event_time")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakeward.errors import InvalidRequest, LakeError, StorageFull
+from lakeward.events._convert_fast import FastConverter
 from lakeward.events._convert_records import (
     ANONYMIZERS,
     RAW_LIMIT,
@@ -144,11 +145,11 @@ def convert_to_parquet(
     _check_arguments(fmt, compression, batch_rows, columns, timestamp_field, anonymize)
     codec = compression or _detect_compression(source)
     build = partial(make_converter, columns, timestamp_field, anonymize, salt, text=fmt == "csv")
-    records = _read_records(_opener(source, codec), fmt, batch_rows)
+    batches = _read_batches(_opener(source, codec), fmt, batch_rows)
     writers = _PartitionWriters(out_dir, batch_rows)
     try:
         converter = build([]) if columns else None
-        rows_in, bad, converter = _convert_all(records, converter, build, writers, batch_rows)
+        rows_in, bad, converter = _convert_all(batches, converter, build, writers)
         outputs = writers.close()
     except OSError as exc:
         raise _write_error(out_dir, exc) from exc
@@ -237,30 +238,31 @@ def _write_error(out_dir: Path, exc: OSError) -> LakeError:
 
 
 def _convert_all(
-    records: Iterator[Record],
+    batches: Iterator[_Batch],
     converter: BatchConverter | None,
     build: Callable[[list[Mapping[str, Any]]], BatchConverter],
     writers: _PartitionWriters,
-    batch_rows: int,
 ) -> tuple[int, list[BadRecord], BatchConverter | None]:
-    """Convert ``batch_rows`` records at a time: only a batch to infer from is a list."""
+    """Convert one batch of ``batch_rows`` records at a time (clean NDJSON ones at once)."""
     import pyarrow as pa
 
     rows_in = 0
     bad: list[BadRecord] = []
-    while True:
-        batch: Iterable[Record] = islice(records, batch_rows)
+    fast = FastConverter.build(converter) if converter is not None else None
+    for batch in batches:
         if converter is None:  # infer the schema from the first batch holding an object
-            batch = list(batch)
-            samples = [record.fields for record in batch if record.fields is not None]
-            if not batch:
+            records = list(_records_of(batch))
+            samples = [record.fields for record in records if record.fields is not None]
+            if not records:
                 break
             if not samples:
-                rows_in += len(batch)
-                bad.extend(record.rejected(record.error or "unreadable record") for record in batch)
+                rows_in += len(records)
+                bad.extend(r.rejected(r.error or "unreadable record") for r in records)
                 continue
             converter = build(samples)
-        parts, rejected, count = converter.convert(batch)
+            fast = FastConverter.build(converter)
+            batch = records if not isinstance(batch, _LineChunk) else batch
+        parts, rejected, count = _convert_batch(batch, converter, fast)
         if not count:
             break
         rows_in += count
@@ -269,6 +271,18 @@ def _convert_all(
             writers.add(key, parts.pop(key))
         pa.default_memory_pool().release_unused()  # mimalloc keeps freed pages otherwise
     return rows_in, bad, converter
+
+
+def _convert_batch(
+    batch: _Batch, converter: BatchConverter, fast: FastConverter | None
+) -> tuple[dict[PartitionKey, pa.RecordBatch], list[BadRecord], int]:
+    """Convert a clean line chunk at once; anything else (or on decline) record by record."""
+    lines = batch.text_lines() if isinstance(batch, _LineChunk) and fast is not None else None
+    if lines is not None and fast is not None:
+        result = fast.convert(lines)
+        if result is not None:
+            return result
+    return converter.convert(_records_of(batch))
 
 
 class _PartitionWriters:
@@ -337,6 +351,76 @@ def _partition(key: PartitionKey) -> dict[str, str]:
 
 
 # --- readers: each yields the records of the file one by one, in order ---
+
+
+@dataclass
+class _LineChunk:
+    """Up to ``batch_rows`` non-blank NDJSON lines, not parsed yet, and a read failure."""
+
+    lines: list[tuple[int, bytes, bool]]
+    tail: Record | None = None
+
+    def text_lines(self) -> list[bytes] | None:
+        """The lines, or ``None`` when one was cut short or the read failed."""
+        if self.tail is not None or not all(complete for _, _, complete in self.lines):
+            return None
+        return [line for _, line, _ in self.lines]
+
+    def records(self) -> Iterator[Record]:
+        """Parse each line as the record-by-record path does."""
+        for number, line, complete in self.lines:
+            yield _parse_line(number, line, complete)
+        if self.tail is not None:
+            yield self.tail
+
+
+_Batch = Iterable[Record] | _LineChunk
+
+
+def _records_of(batch: _Batch) -> Iterable[Record]:
+    return batch.records() if isinstance(batch, _LineChunk) else batch
+
+
+def _read_batches(open_stream: OpenStream, fmt: str, batch_rows: int) -> Iterator[_Batch]:
+    """Batches of ``batch_rows`` records; NDJSON ones as unparsed line chunks."""
+    ndjson = fmt == "ndjson"
+    if fmt == "json":
+        try:
+            ndjson = _first_byte(open_stream) not in (b"[", None)
+        except OSError:
+            ndjson = False
+    if ndjson:
+        yield from _ndjson_chunks(open_stream, batch_rows)
+        return
+    records = _read_records(open_stream, fmt, batch_rows)
+    while True:
+        yield islice(records, batch_rows)
+
+
+def _ndjson_chunks(open_stream: OpenStream, batch_rows: int) -> Iterator[_LineChunk]:
+    """The NDJSON records ``_ndjson_records`` reads, ``batch_rows`` lines at a time."""
+    try:
+        if _first_byte(open_stream) is None:
+            return
+    except OSError as exc:
+        yield _LineChunk([], Record(1, None, "", f"cannot read the file: {_short(exc)}"))
+        return
+    chunk: list[tuple[int, bytes, bool]] = []
+    number = 0
+    with open_stream() as stream:
+        try:
+            for number, line, complete in _lines(stream):
+                if line.strip(_BLANK):
+                    chunk.append((number, line, complete))
+                    if len(chunk) == batch_rows:
+                        yield _LineChunk(chunk)
+                        chunk = []
+        except OSError as exc:
+            reason = f"cannot read the rest of the file: {_short(exc)}"
+            yield _LineChunk(chunk, Record(number + 1, None, "", reason))
+            return
+    if chunk:
+        yield _LineChunk(chunk)
 
 
 def _read_records(open_stream: OpenStream, fmt: str, batch_rows: int) -> Iterator[Record]:

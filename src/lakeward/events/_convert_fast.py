@@ -1,0 +1,236 @@
+"""A vectorized fast path for :mod:`lakeward.events.convert`: clean NDJSON chunks.
+
+:class:`FastConverter` parses a whole chunk of NDJSON lines with ``pyarrow.json`` and
+checks it with ``pyarrow.compute``. It only ever *accepts* a chunk when the result is
+provably the one the record-by-record :class:`~._convert_records.BatchConverter` would
+produce: every line is a well-typed object, no lenient coercion is needed, no value is
+rejected. Anything else (a bad line, a number written as text, an epoch timestamp, a
+syntax Python's ``json`` and Arrow's parser might read differently) declines the chunk,
+which the caller then converts record by record. pyarrow is imported inside functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from lakeward.events._convert_records import BadRecord, BatchConverter, PartitionKey
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["FastConverter"]
+
+FastResult = tuple[dict[PartitionKey, "pa.RecordBatch"], list[BadRecord], int]
+
+_INT_KINDS = {"tinyint": "int8", "smallint": "int16", "int": "int32", "integer": "int32"}
+_READ_KINDS = frozenset({"string", "bigint", "double", "boolean", "timestamp", *_INT_KINDS})
+_HASHABLE_KINDS = frozenset({"string", "bigint", "boolean", *_INT_KINDS})
+_MAX_BRACKETS = 64
+"""Lines nesting deeper may hit Python's recursion limit: never accepted here."""
+# Where Python's json and Arrow's parser may disagree: control characters (raw tabs in
+# strings), a lone CR, a BOM, NaN/Inf spellings (Arrow also takes "Inf"). A lone surrogate
+# escape needs no check: Arrow rejects it, a valid pair decodes as in Python.
+_CONTROL = bytes([*range(0x0A), 0x0B, 0x0C, *range(0x0E, 0x20)])
+_UNSAFE_WORDS = (b"Inf", b"NaN", b"\xef\xbb\xbf")
+_TIMESTAMP = (
+    r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+    r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?)?$"
+)
+_ZONED = r"(?:Z|[+-]\d\d:\d\d)$"
+_DATE_ONLY = 10
+_YEARS = (2, 9998)
+"""UTC years accepted: farther ones may overflow in Python's conversion."""
+
+
+class _Declined(Exception):
+    """The chunk cannot be proven clean: convert it record by record."""
+
+
+class FastConverter:
+    """Converts a clean chunk of NDJSON lines at once, like ``converter`` would.
+
+    Args:
+        converter: The record-by-record converter whose output this must reproduce.
+        read_schema: The Arrow schema the kept columns are parsed with.
+    """
+
+    def __init__(self, converter: BatchConverter, read_schema: pa.Schema) -> None:
+        self._converter = converter
+        self._read_schema = read_schema
+
+    @classmethod
+    def build(cls, converter: BatchConverter) -> FastConverter | None:
+        """A fast converter for ``converter``, or ``None`` when its types are unsupported."""
+        import pyarrow as pa
+
+        fields = converter.fields
+        if any(spec.kind not in _READ_KINDS for spec in fields):
+            return None
+        if any(
+            spec.kind not in _HASHABLE_KINDS for spec in fields if spec.name in converter.hashed
+        ):
+            return None
+        stamp = converter.timestamp_field
+        if stamp is not None and not any(s.name == stamp and s.kind == "timestamp" for s in fields):
+            return None  # the partition field is dropped or not a timestamp column
+        read = [(s.name, _read_type(s.kind)) for s in fields]
+        return cls(converter, pa.schema(read))
+
+    def convert(self, lines: Sequence[bytes]) -> FastResult | None:
+        """Convert the non-blank ``lines`` of one chunk, or ``None`` to decline it."""
+        import pyarrow as pa
+
+        try:
+            table = self._parse(lines)
+            key = self._partition_keys(table)
+            batch = self._output(table)
+        except (_Declined, pa.ArrowException):
+            return None
+        return _split(batch, key), [], len(lines)
+
+    def _parse(self, lines: Sequence[bytes]) -> pa.Table:
+        import pyarrow as pa
+        from pyarrow import json as pj
+
+        data = b"\n".join([*lines, b""])  # every line ends with a newline
+        _check_bytes(data, len(lines))
+        infer = self._converter.known is not None
+        table = pj.read_json(
+            pa.BufferReader(data),
+            read_options=pj.ReadOptions(use_threads=False, block_size=len(data) + 1),
+            parse_options=pj.ParseOptions(
+                explicit_schema=self._read_schema,
+                unexpected_field_behavior="infer" if infer else "ignore",
+            ),
+        )
+        if table.num_rows != len(lines) or table.num_rows == 0:
+            raise _Declined
+        allowed = {*self._read_schema.names, *(self._converter.known or ())}
+        for name in table.column_names:
+            if name not in allowed and table.column(name).null_count != table.num_rows:
+                raise _Declined  # a non-null field outside the inferred schema
+        return table
+
+    def _partition_keys(self, table: pa.Table) -> pa.Array | None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        name = self._converter.timestamp_field
+        if name is None:
+            return None
+        column = table.column(name)
+        if column.null_count:
+            raise _Declined
+        when = _timestamps(column)
+        years = pc.year(when)
+        low, high = _YEARS
+        if pc.min(years).as_py() < low or pc.max(years).as_py() > high:
+            raise _Declined
+        key = pc.add(pc.multiply(years, 100), pc.month(when))
+        return pa.concat_arrays(key.chunks) if isinstance(key, pa.ChunkedArray) else key
+
+    def _output(self, table: pa.Table) -> pa.RecordBatch:
+        import pyarrow as pa
+
+        converter = self._converter
+        arrays = []
+        for spec in converter.fields:
+            column = table.column(spec.name)
+            if spec.kind == "timestamp":
+                column = _timestamps(column)
+            elif spec.kind in _INT_KINDS:
+                column = column.cast(spec.arrow_type)  # a safe cast: overflow raises
+            elif spec.kind == "double":
+                _check_zeros(column)
+            if spec.name in converter.hashed:
+                column = _hash(column, converter.salt)
+            arrays.append(
+                pa.concat_arrays(column.chunks) if column.num_chunks != 1 else column.chunk(0)
+            )
+        return pa.RecordBatch.from_arrays(arrays, schema=converter.schema)
+
+
+def _read_type(kind: str) -> pa.DataType:
+    import pyarrow as pa
+
+    if kind in _INT_KINDS or kind == "bigint":
+        return pa.int64()
+    types = {"double": pa.float64(), "boolean": pa.bool_()}
+    return types.get(kind, pa.string())
+
+
+def _check_bytes(data: bytes, count: int) -> None:
+    """Decline bytes that Python's ``json`` might read otherwise than Arrow does."""
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Declined from None
+    if len(data.translate(None, _CONTROL)) != len(data) or data.count(b"\r") != data.count(b"\r\n"):
+        raise _Declined
+    if any(word in data for word in _UNSAFE_WORDS):
+        raise _Declined
+    extra = data.count(b"{") + data.count(b"[") - count
+    if extra >= _MAX_BRACKETS:
+        for line in data.split(b"\n"):
+            if line.count(b"{") + line.count(b"[") > _MAX_BRACKETS:
+                raise _Declined
+
+
+def _check_zeros(column: pa.ChunkedArray) -> None:
+    """Decline a -0.0: Arrow reads ``-0`` so where Python's json reads the int 0."""
+    import pyarrow.compute as pc
+
+    zeros = column.filter(pc.equal(column, 0.0)).to_pylist()
+    if any(math.copysign(1.0, value) < 0 for value in zeros):
+        raise _Declined
+
+
+def _timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Parse ISO-8601 text as ``parse_timestamp`` does, or decline the chunk."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    valid = pc.match_substring_regex(column, _TIMESTAMP)
+    if pc.any(pc.invert(valid)).as_py():
+        raise _Declined  # nulls are skipped: they stay null
+    lengths = pc.utf8_length(column)
+    text = pc.if_else(
+        pc.equal(lengths, _DATE_ONLY),
+        pc.binary_join_element_wise(column, "T00:00:00Z", ""),
+        pc.if_else(
+            pc.match_substring_regex(column, _ZONED),
+            column,
+            pc.binary_join_element_wise(column, "Z", ""),
+        ),
+    )
+    result: pa.ChunkedArray = pc.cast(text, pa.timestamp("us", tz="UTC"))
+    return result
+
+
+def _hash(column: pa.ChunkedArray, salt: str) -> pa.ChunkedArray:
+    """Salted hex SHA-256 of each value's text, as ``BatchConverter`` writes it."""
+    import pyarrow as pa
+
+    prefix = salt.encode("utf-8")
+    values = column.cast(pa.string()).to_pylist()
+    digests = [
+        None if v is None else hashlib.sha256(prefix + v.encode("utf-8")).hexdigest()
+        for v in values
+    ]
+    return pa.chunked_array([pa.array(digests, type=pa.string())])
+
+
+def _split(batch: pa.RecordBatch, key: Any) -> dict[PartitionKey, pa.RecordBatch]:
+    """One record batch per ``(year, month)`` key (sorted), rows in input order."""
+    import pyarrow.compute as pc
+
+    if key is None:
+        return {(): batch}
+    keys = sorted(pc.unique(key).to_pylist())
+    if len(keys) == 1:
+        return {divmod(keys[0], 100): batch}
+    return {divmod(k, 100): batch.filter(pc.equal(key, k)) for k in keys}
