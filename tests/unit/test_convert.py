@@ -819,3 +819,29 @@ def test_fast_path_matches_record_by_record_on_edges(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str | bytes
 ) -> None:
     _both_paths(tmp_path, monkeypatch, text, columns=FAST_COLUMNS, timestamp_field="event_time")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "fmt"),
+    [
+        (
+            "lines.ndjson",
+            '{"ts": "2024-01-01", "n": "\\ud800"}\n{"ts": "2024-01-02", "n": "x"}\n',
+            "ndjson",
+        ),
+        (
+            "array.json",
+            '[{"ts": "2024-01-01", "n": "\\udc80"}, {"ts": "2024-01-02", "n": "x"}]',
+            "json",
+        ),
+    ],
+)
+def test_a_lone_surrogate_is_a_bad_record_not_a_crash(
+    tmp_path: Path, name: str, text: str, fmt: str
+) -> None:
+    source = tmp_path / name
+    source.write_text(text)
+    result = convert_to_parquet(source, fmt, tmp_path / "out", timestamp_field="ts")
+    assert result.rows_written == 1
+    assert [b.number for b in result.bad] == [1]
+    assert "lone UTF-16 surrogate" in result.bad[0].reason

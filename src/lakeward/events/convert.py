@@ -494,7 +494,29 @@ def _parse_line(number: int, line: bytes, complete: bool) -> Record:
         return Record(number, None, line, "invalid JSON: not UTF-8 text")
     if not isinstance(value, dict):
         return Record(number, None, line, "not a JSON object")
+    if _has_lone_surrogate(value):
+        return Record(number, None, line, LONE_SURROGATE)
     return Record(number, value, line)
+
+
+LONE_SURROGATE = (
+    "invalid JSON: a string holds a lone UTF-16 surrogate (e.g. \\ud800), which is not text"
+)
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    """Whether a decoded JSON value holds a string that cannot be UTF-8 (a lone surrogate)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
 
 
 def _json_array_records(open_stream: OpenStream) -> Iterator[Record]:
@@ -536,8 +558,12 @@ def _array_items(text: str) -> Iterator[Record]:
             reason = f"invalid JSON: {why}; the rest of the array was not read"
             yield Record(number, None, text[start : start + RAW_LIMIT], reason)
             return
-        fields = value if isinstance(value, dict) else None
-        error = None if fields is not None else "not a JSON object"
+        fields = value if isinstance(value, dict) and not _has_lone_surrogate(value) else None
+        error = (
+            None
+            if fields is not None
+            else ("not a JSON object" if not isinstance(value, dict) else LONE_SURROGATE)
+        )
         yield Record(number, fields, text[start:pos], error)
         number, pos = number + 1, _skip(text, pos)
         closed = text.startswith("]", pos)
