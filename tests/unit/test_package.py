@@ -53,7 +53,15 @@ def test_boto3_only_in_aws_modules() -> None:
             )
         }
         if imported & {"boto3", "botocore", "mypy_boto3_s3"}:
-            assert path.name in {"s3.py", "_s3_errors.py", "_s3_support.py", "aws.py"}, path
+            assert path.name in {
+                "s3.py",
+                "_s3_errors.py",
+                "_s3_support.py",
+                "aws.py",
+                "queue_sqs.py",
+                "logtable_dynamodb.py",
+                "notifications_aws.py",
+            }, path
 
 
 def test_library_never_imports_the_cli() -> None:

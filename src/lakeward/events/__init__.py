@@ -1,15 +1,16 @@
 """Event-driven processing: S3-shaped events, queues, worker and handlers.
 
 The queue backend follows the storage backend's URI scheme: ``local`` keeps the queue,
-its dead letters and the log tables in the lake's ``lake.db``; the SQS and DynamoDB
-backends for ``s3`` lakes are the next step and refuse clearly until then.
+its dead letters and the log tables in the lake's ``lake.db``; ``s3`` lakes use an SQS
+queue with a dead-letter queue (S3 sends object events to it) and DynamoDB log tables.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lakeward.errors import InvalidRequest, NotSupported
 
@@ -26,33 +27,64 @@ def _local_root(config: LakeConfig) -> Path:
     uri = config.backend.store_uri()
     if not uri.startswith("local://"):
         raise NotSupported(
-            "the event queue and log tables of an aws lake (SQS with a redrive DLQ, DynamoDB) "
-            "are not built yet: run the worker on a local lake for now"
+            f"no event queue or log tables for a {uri.partition('://')[0]!r} lake: "
+            "the backends are local (local://) and aws (s3://)"
         )
     return Path(uri.removeprefix("local://"))
 
 
-def open_queue(config: LakeConfig) -> EventQueue:
+def _is_aws(config: LakeConfig) -> bool:
+    return config.backend.store_uri().startswith("s3://")
+
+
+def open_queue(config: LakeConfig, *, clients: Mapping[str, Any] | None = None) -> EventQueue:
     """Open the event queue of the lake ``config`` describes.
 
+    On an ``s3://`` lake this creates the SQS queue and its dead-letter queue if absent and
+    configures S3 to send the routes' object events to it (idempotent).
+
+    Args:
+        config: The lake's configuration.
+        clients: Ready boto3 clients by service (``"s3"``, ``"sqs"``) for aws lakes (tests
+            pass moto's); missing ones are built from ``config.backend.store_options()``.
+
     Raises:
-        NotSupported: The backend has no queue implementation yet (aws).
+        NotSupported: The backend has no queue implementation.
+        LakeError: AWS refused or is unreachable (aws lakes; translated).
     """
+    if _is_aws(config):
+        from lakeward.events.queue_sqs import open_sqs_queue
+
+        return open_sqs_queue(config, clients)
     from lakeward.events.queue_local import LocalEventQueue
 
     return LocalEventQueue(_local_root(config))
 
 
-def open_log_table(config: LakeConfig, name: str) -> LogTable:
+def open_log_table(
+    config: LakeConfig, name: str, *, clients: Mapping[str, Any] | None = None
+) -> LogTable:
     """Open a log table (e.g. ``copy_log``) of the lake ``config`` describes.
+
+    On an ``s3://`` lake it is the DynamoDB table ``{lake}-{env}-{name}``, created if absent.
+
+    Args:
+        config: The lake's configuration.
+        name: The table's name (an identifier).
+        clients: Ready boto3 clients by service (``"dynamodb"``) for aws lakes.
 
     Raises:
         InvalidRequest: The name is not an identifier.
-        NotSupported: The backend has no log tables yet (aws).
+        NotSupported: The backend has no log tables.
+        LakeError: AWS refused or is unreachable (aws lakes; translated).
     """
+    if not _TABLE_RE.fullmatch(name):
+        raise InvalidRequest(f"log table name {name!r} must be an identifier, e.g. copy_log")
+    if _is_aws(config):
+        from lakeward.events.logtable_dynamodb import open_dynamodb_log_table
+
+        return open_dynamodb_log_table(config, name, clients)
     from lakeward.events.queue_local import LocalLogTable
     from lakeward.storage._local_db import LakeDB
 
-    if not _TABLE_RE.fullmatch(name):
-        raise InvalidRequest(f"log table name {name!r} must be an identifier, e.g. copy_log")
     return LocalLogTable(LakeDB(_local_root(config) / "lake.db"), name)

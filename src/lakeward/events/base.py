@@ -3,8 +3,10 @@
 A queue delivers each message at least once: a received message is leased (invisible)
 until it is acknowledged, retried later, or dead-lettered; a lease that runs out makes it
 visible again, so a worker killed mid-handler loses nothing. Handlers make the effect
-exactly once by being idempotent. Backends: ``local`` (SQLite, in ``lake.db``) now; SQS
-and DynamoDB on AWS are next.
+exactly once by being idempotent. Backends: ``local`` (SQLite, in ``lake.db``) and, for
+``s3://`` lakes, SQS (with a redrive DLQ) and DynamoDB log tables. SQS cannot tell a
+stale receipt from a live one (an old receipt may still delete), so there a worker whose
+lease ran out may settle a message another worker holds; handlers stay idempotent.
 """
 
 from __future__ import annotations
