@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
+from lakeward._closeable import Closeable
 from lakeward.config import load_config
 from lakeward.config_models import LakeConfig
 from lakeward.errors import InvalidRequest
@@ -47,7 +47,7 @@ class BucketStatus:
     object_lock: bool
 
 
-class Lake:
+class Lake(Closeable):
     """A lake: its configuration and its object store.
 
     Args:
@@ -100,17 +100,6 @@ class Lake:
         if self._store is not None:
             self._store.close()
             self._store = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- addressing ----------------------------------------------------------------------
     def resolve(self, uri: str) -> S3Uri:

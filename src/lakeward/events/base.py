@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
+
+from lakeward._closeable import Closeable
 
 if TYPE_CHECKING:
     from lakeward.config_models import LakeConfig
@@ -46,7 +47,7 @@ class DeadLetter:
     failed_at: float
 
 
-class EventQueue(abc.ABC):
+class EventQueue(Closeable, abc.ABC):
     """At-least-once delivery with leases (visibility timeouts) and a dead-letter queue."""
 
     @abc.abstractmethod
@@ -88,22 +89,8 @@ class EventQueue(abc.ABC):
     def redrive(self, ids: list[str] | None = None) -> int:
         """Move dead letters (all, or ``ids``) back to the queue with fresh attempts."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release resources."""
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class LogTable(abc.ABC):
+class LogTable(Closeable, abc.ABC):
     """An append-only table of log items keyed by ``LogID`` (DynamoDB-shaped)."""
 
     name: str
@@ -119,6 +106,3 @@ class LogTable(abc.ABC):
     @abc.abstractmethod
     def scan(self, limit: int = 1000) -> list[dict[str, Any]]:
         """Items, oldest first."""
-
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release resources."""

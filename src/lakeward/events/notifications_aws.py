@@ -22,16 +22,9 @@ from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConfigParseError,
     ConnectionError,
-    CredentialRetrievalError,
     HTTPClientError,
-    NoCredentialsError,
-    NoRegionError,
     ParamValidationError,
-    PartialCredentialsError,
-    ProfileNotFound,
-    TokenRetrievalError,
 )
 
 from lakeward.errors import (
@@ -44,6 +37,7 @@ from lakeward.errors import (
     NoSuchBucket,
     NotFound,
 )
+from lakeward.storage._s3_errors import CREDENTIAL_ERRORS
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -132,15 +126,6 @@ _INVALID = frozenset(
         "SerializationException",
         "InvalidBatchEntryId",
     }
-)
-_CREDENTIAL_ERRORS = (
-    NoCredentialsError,
-    PartialCredentialsError,
-    CredentialRetrievalError,
-    ProfileNotFound,
-    NoRegionError,
-    ConfigParseError,
-    TokenRetrievalError,
 )
 
 
@@ -272,7 +257,7 @@ def translate_aws_error(exc: BaseException, what: str) -> LakeError:
         return BackendUnavailable(
             f"cannot reach {what} ({exc}): check the network, region and endpoint_url, then retry"
         )
-    if isinstance(exc, _CREDENTIAL_ERRORS):
+    if isinstance(exc, CREDENTIAL_ERRORS):
         return ConfigError(
             [
                 f"aws credentials: {exc}; set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "

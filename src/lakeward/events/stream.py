@@ -56,9 +56,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
+from lakeward._closeable import Closeable
 from lakeward._failpoints import failpoint
 from lakeward.config_models import LakeConfig, LocalBackend
 from lakeward.errors import InvalidRequest, LakeError, PreconditionFailed
@@ -172,7 +172,7 @@ def _mapping(value: object) -> dict[Any, Any]:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-class RecordStream:
+class RecordStream(Closeable):
     """Buffered, durable delivery of JSON records into a dataset's prefix.
 
     Use it as a context manager, or call :meth:`close` (which flushes). One stream per
@@ -323,17 +323,6 @@ class RecordStream:
                 self._flush_locked()
             finally:
                 self._spool.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def buffered_records(self) -> int:

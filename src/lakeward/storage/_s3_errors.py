@@ -94,7 +94,7 @@ RETRYABLE_CODES = frozenset(
 )
 """S3 error codes of transient failures: the same request may succeed later."""
 
-_CREDENTIAL_ERRORS = (
+CREDENTIAL_ERRORS = (
     NoCredentialsError,
     PartialCredentialsError,
     CredentialRetrievalError,
@@ -229,7 +229,7 @@ def _translate_botocore_error(exc: BotoCoreError, target: S3Target) -> LakeError
             f"cannot reach S3 for {where} ({exc}): check the network, region and "
             "endpoint_url, then retry"
         )
-    if isinstance(exc, _CREDENTIAL_ERRORS):
+    if isinstance(exc, CREDENTIAL_ERRORS):
         return ConfigError(
             [
                 f"aws credentials: {exc}; set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "

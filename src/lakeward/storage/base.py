@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any
 
+from lakeward._closeable import Closeable
 from lakeward.errors import ChecksumMismatch, LakeError, NotSupported
 
 __all__ = [
@@ -179,7 +179,7 @@ class PutRequest:
         }
 
 
-class ObjectBody:
+class ObjectBody(Closeable):
     """A readable object body that verifies its SHA-256 when read to the end.
 
     Use it as a context manager, or call :meth:`close` (reading to the end closes it
@@ -236,19 +236,8 @@ class ObjectBody:
         self._closed = True
         self._stream.close()
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class ObjectStore(abc.ABC):
+class ObjectStore(Closeable, abc.ABC):
     """S3 semantics over one backend. All keys are S3 keys, never file paths.
 
     Implementations must be safe to use from several threads and, for the local
@@ -502,17 +491,3 @@ class ObjectStore(abc.ABC):
             f"doctor checks the files of a local lake; the {self.scheme} backend keeps its "
             "own integrity (use `lakeward audit` for governance checks)"
         )
-
-    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
-        """Release connections and files."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
