@@ -83,3 +83,14 @@ def test_pump_routes_each_event_once(lake: Lake) -> None:
     assert lake.queue.pump(lake.config) == 0
     (row,) = lake.queue.pending()
     assert row["route"] == "archive_copy" and "incoming/a.csv" in row["body"]
+
+
+def test_redrive_of_unknown_ids(tmp_path: Path) -> None:
+    import pytest
+
+    from lakeward.errors import InvalidRequest
+
+    q = queue(tmp_path, Clock())
+    with pytest.raises(InvalidRequest, match="not message ids"):
+        q.redrive(["abc"])
+    assert q.redrive(["12345"]) == 0

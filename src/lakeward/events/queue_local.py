@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lakeward.errors import InvalidRequest
 from lakeward.events.base import DeadLetter, EventQueue, LogTable, Message
 from lakeward.events.model import notification, record_from_outbox
 from lakeward.storage._local_db import LakeDB
@@ -186,8 +187,14 @@ class LocalEventQueue(EventQueue):
             sql = "UPDATE event_queue SET dead = 0, attempts = 0, visible_at = ?, failed_at = NULL WHERE dead = 1"
             args: list[Any] = [self.clock()]
             if ids is not None:
+                unknown = [i for i in ids if not i.isdigit()]
+                if unknown:
+                    raise InvalidRequest(
+                        f"{', '.join(map(repr, unknown))} are not message ids: "
+                        "`lakeward events dlq ls` shows them"
+                    )
                 sql += f" AND id IN ({', '.join('?' for _ in ids)})"
-                args += [int(i) for i in ids if i.isdigit()]
+                args += [int(i) for i in ids]
             done = conn.execute(sql, args)
         return done.rowcount
 
