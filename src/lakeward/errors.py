@@ -17,11 +17,14 @@ trying the same thing again can succeed (transient) or not (terminal).
     │   ├── NoSuchBucket
     │   ├── NoSuchKey
     │   ├── NoSuchVersion
-    │   └── NoSuchConfiguration     bucket has no such configuration (policy, lifecycle, …)
+    │   ├── NoSuchConfiguration     bucket has no such configuration (policy, lifecycle, …)
+    │   ├── NoSuchDatabase          catalog database
+    │   └── NoSuchTable             catalog table (the message suggests close names)
     ├── Conflict
     │   ├── BucketAlreadyExists
     │   ├── BucketNotEmpty
-    │   └── PreconditionFailed      conditional put lost: the key already exists
+    │   ├── PreconditionFailed      conditional put lost: the key already exists
+    │   └── AlreadyExists           catalog database, table or partition exists already
     ├── AccessDenied
     │   └── ObjectLocked            retention or legal hold protects this version
     ├── InvalidObjectState          archived object read before restore; delete marker read
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 __all__ = [
     "AccessDenied",
+    "AlreadyExists",
     "BackendUnavailable",
     "BucketAlreadyExists",
     "BucketNotEmpty",
@@ -50,7 +54,9 @@ __all__ = [
     "LakeError",
     "NoSuchBucket",
     "NoSuchConfiguration",
+    "NoSuchDatabase",
     "NoSuchKey",
+    "NoSuchTable",
     "NoSuchVersion",
     "NotFound",
     "NotSupported",
@@ -130,6 +136,14 @@ class NoSuchConfiguration(NotFound):
     """The bucket has no configuration of this kind."""
 
 
+class NoSuchDatabase(NotFound):
+    """The catalog has no such database."""
+
+
+class NoSuchTable(NotFound):
+    """The catalog has no such table."""
+
+
 class Conflict(LakeError):
     """The request conflicts with the current state."""
 
@@ -144,6 +158,10 @@ class BucketNotEmpty(Conflict):
 
 class PreconditionFailed(Conflict):
     """A conditional write failed because the key already exists."""
+
+
+class AlreadyExists(Conflict):
+    """A catalog database, table or partition with this name exists already."""
 
 
 class AccessDenied(LakeError):
