@@ -39,6 +39,7 @@ __all__ = [
     "AwsBackend",
     "Backend",
     "BucketConfig",
+    "CatalogSection",
     "Column",
     "DatasetConfig",
     "Encryption",
@@ -52,6 +53,7 @@ __all__ = [
     "Problem",
     "Route",
     "Transition",
+    "Workgroup",
     "suggest",
 ]
 
@@ -405,6 +407,25 @@ class Route(_Model):
         )
 
 
+class CatalogSection(_Model):
+    """Where tables are registered: the catalog database (Glue on aws lakes)."""
+
+    database: str | None = None
+    """Default ``<lake.name>_<lake.environment>`` (dashes become underscores)."""
+
+
+class Workgroup(_Model):
+    """A query workgroup (like Athena's): limits and history for the queries run in it."""
+
+    bytes_scanned_cutoff: int | None = Field(default=None, gt=0)
+    """Refuse a query whose estimated bytes scanned exceed this (bytes)."""
+    description: str = ""
+
+
+def _default_workgroups() -> dict[str, Workgroup]:
+    return {"primary": Workgroup(description="the default workgroup")}
+
+
 def _default_buckets() -> dict[str, BucketConfig]:
     return {
         "lake": BucketConfig(zones=["raw", "processed", "curated", "analytics", "archive"]),
@@ -421,6 +442,8 @@ class LakeConfig(_Model):
     buckets: dict[str, BucketConfig] = Field(default_factory=_default_buckets)
     datasets: dict[str, DatasetConfig] = Field(default_factory=dict)
     routes: dict[str, Route] = Field(default_factory=dict)
+    catalog: CatalogSection = Field(default_factory=CatalogSection)
+    workgroups: dict[str, Workgroup] = Field(default_factory=_default_workgroups)
     _config_path: Path | None = PrivateAttr(default=None)
 
     @property
@@ -501,6 +524,12 @@ class LakeConfig(_Model):
             )
             raise ConfigError([problem], source=str(self._config_path or "lakeward.yaml"))
         return logical
+
+    @property
+    def catalog_database(self) -> str:
+        """The catalog database of this lake (``catalog.database``, else ``<name>_<env>``)."""
+        default = f"{self.lake.name}_{self.lake.environment}".replace("-", "_")
+        return (self.catalog.database or default).lower()
 
     def routes_for(self, bucket: str, key: str, event_name: str) -> list[str]:
         """Names of the routes an event on ``s3://bucket/key`` goes to (physical bucket)."""
