@@ -61,6 +61,8 @@ def test_boto3_only_in_aws_modules() -> None:
                 "queue_sqs.py",
                 "logtable_dynamodb.py",
                 "notifications_aws.py",
+                "glue.py",
+                "_glue_shapes.py",
             }, path
 
 

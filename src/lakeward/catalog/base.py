@@ -150,8 +150,15 @@ class Catalog(Closeable, abc.ABC):
         """Create partitions; existing ones are left as they are.
 
         Returns:
-            ``(values, error)`` for each partition that was not created (``AlreadyExists``
-            for existing ones, as Glue's ``BatchCreatePartition`` reports them).
+            ``(values, error)`` for each partition that was not created: ``error`` is the
+            name of the lakeward error (exactly ``"AlreadyExists"`` for a partition that
+            exists, or that appears earlier in the same batch), as Glue's
+            ``BatchCreatePartition`` reports them.
+
+        Raises:
+            NoSuchTable: The table does not exist.
+            InvalidRequest: A partition has not one text value per partition key (nothing
+                is created).
         """
 
     @abc.abstractmethod
@@ -160,7 +167,11 @@ class Catalog(Closeable, abc.ABC):
     ) -> list[Partition]:
         """Partitions matching a Glue expression (all without one), sorted by values.
 
+        ``None`` or a blank expression selects every partition. The order is that of the
+        values as tuples of text (``'10' < '9'`` even under an ``int`` key).
+
         Raises:
+            NoSuchTable: The table does not exist.
             InvalidRequest: The expression does not parse or names no partition key.
         """
 
