@@ -370,9 +370,19 @@ _ROUTE_OPTIONS: dict[str, dict[str, type]] = {
         "output_prefix": str,
         "error_prefix": str,
     },
-    "catalog": {"dataset": str},
+    "catalog": {
+        "dataset": str,
+        "table": str,
+        "location_prefix": str,
+        "format": str,
+        "partition_keys": list,
+    },
 }
-_REQUIRED_OPTIONS = {"copy": ("destination_bucket",), "to_parquet": ("dataset",), "catalog": ()}
+_REQUIRED_OPTIONS = {
+    "copy": ("destination_bucket",),
+    "to_parquet": ("dataset",),
+    "catalog": ("dataset",),
+}
 
 
 def route_problems(config: LakeConfig) -> Iterator[Problem]:

@@ -26,6 +26,7 @@ from lakeward.storage import BucketConfigKind, ObjectInfo, ObjectStore, open_sto
 from lakeward.storage.base import PutData
 
 if TYPE_CHECKING:
+    from lakeward.catalog.base import Catalog
     from lakeward.events.base import EventQueue, LogTable
     from lakeward.events.quarantine import QuarantinedRecord, ReplayReport
     from lakeward.events.stream import RecordStream
@@ -59,6 +60,7 @@ class Lake(Closeable):
         self.config = config
         self._store = store
         self._queue: EventQueue | None = None
+        self._catalog: Catalog | None = None
         self._log_tables: dict[str, LogTable] = {}
 
     @classmethod
@@ -90,10 +92,13 @@ class Lake(Closeable):
         return self._store
 
     def close(self) -> None:
-        """Close the store, the queue and the log tables."""
+        """Close the store, the queue, the catalog and the log tables."""
         if self._queue is not None:
             self._queue.close()
             self._queue = None
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None
         for table in self._log_tables.values():
             table.close()
         self._log_tables.clear()
@@ -216,6 +221,17 @@ class Lake(Closeable):
 
         target = self.resolve(uri)
         return read_manifest(self.store, target.bucket, target.key)
+
+    # -- catalog ---------------------------------------------------------------------------
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog (local SQLite in ``lake.db``, or AWS Glue), opened on first use."""
+        if self._catalog is None:
+            from lakeward.catalog.loader import open_catalog
+
+            self.store  # noqa: B018 - a local catalog lives in the store's lake.db
+            self._catalog = open_catalog(self.config)
+        return self._catalog
 
     # -- events ----------------------------------------------------------------------------
     @property

@@ -220,13 +220,13 @@ def test_a_removed_route_loses_its_notification(env: AwsLake) -> None:
 
 
 def test_routes_s3_cannot_tell_apart_are_refused(env: AwsLake) -> None:
+    copy = {"handler": "copy", "options": {"destination_bucket": "private"}}
     routes = {
-        "a": {"bucket": "landing", "prefix": "incoming/", "handler": "catalog"},
-        "b": {"bucket": "landing", "prefix": "incoming/x/", "handler": "catalog"},
-        "c": {"bucket": "landing", "prefix": "incoming/", "handler": "catalog",
-              "events": ["ObjectRemoved:*"]},
-        "d": {"bucket": "landing", "prefix": "other/", "handler": "catalog"},
-    }  # fmt: skip
+        "a": {"bucket": "landing", "prefix": "incoming/", **copy},
+        "b": {"bucket": "landing", "prefix": "incoming/x/", **copy},
+        "c": {"bucket": "landing", "prefix": "incoming/", "events": ["ObjectRemoved:*"], **copy},
+        "d": {"bucket": "landing", "prefix": "other/", **copy},
+    }
     with pytest.raises(errors.ConfigError) as caught:
         configure_notifications(aws_config(routes=routes), env.clients["s3"], env.clients["sqs"])
     (problem,) = caught.value.problems
