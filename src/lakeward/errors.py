@@ -26,7 +26,9 @@ trying the same thing again can succeed (transient) or not (terminal).
     │   ├── PreconditionFailed      conditional put lost: the key already exists
     │   └── AlreadyExists           catalog database, table or partition exists already
     ├── AccessDenied
-    │   └── ObjectLocked            retention or legal hold protects this version
+    │   ├── ObjectLocked            retention or legal hold protects this version
+    │   └── QuotaExceeded           a limit in lakeward.yaml refuses the request
+    │       └── BytesScannedCutoff  a query would scan more than its workgroup's cutoff
     ├── InvalidObjectState          archived object read before restore; delete marker read
     ├── ChecksumMismatch            body does not match its SHA-256 (BadDigest)
     ├── StorageFull                 the lake root's disk is full
@@ -42,6 +44,7 @@ __all__ = [
     "BackendUnavailable",
     "BucketAlreadyExists",
     "BucketNotEmpty",
+    "BytesScannedCutoff",
     "ChecksumMismatch",
     "ConfigError",
     "Conflict",
@@ -62,6 +65,7 @@ __all__ = [
     "NotSupported",
     "ObjectLocked",
     "PreconditionFailed",
+    "QuotaExceeded",
     "StorageFull",
 ]
 
@@ -170,6 +174,20 @@ class AccessDenied(LakeError):
 
 class ObjectLocked(AccessDenied):
     """Object-lock retention or a legal hold protects this object version."""
+
+
+class QuotaExceeded(AccessDenied):
+    """A limit declared in lakeward.yaml refuses the request."""
+
+
+class BytesScannedCutoff(QuotaExceeded):
+    """A query's estimated bytes scanned exceed its workgroup's ``bytes_scanned_cutoff``."""
+
+    def __init__(self, message: str, *, workgroup: str, estimated_bytes: int, cutoff: int) -> None:
+        super().__init__(message)
+        self.workgroup = workgroup
+        self.estimated_bytes = estimated_bytes
+        self.cutoff = cutoff
 
 
 class InvalidObjectState(LakeError):

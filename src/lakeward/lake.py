@@ -26,12 +26,15 @@ from lakeward.storage import BucketConfigKind, ObjectInfo, ObjectStore, open_sto
 from lakeward.storage.base import PutData
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from lakeward.catalog.base import Catalog
     from lakeward.events.base import EventQueue, LogTable
     from lakeward.events.quarantine import QuarantinedRecord, ReplayReport
     from lakeward.events.stream import RecordStream
     from lakeward.events.worker import WorkerStats
     from lakeward.ingest import IngestReport
+    from lakeward.query import Estimate, HistoryEntry, QueryEngine, QueryResult
     from lakeward.storage.local_doctor import DoctorReport, Progress
 
 __all__ = ["BucketStatus", "Lake", "load_lake"]
@@ -61,6 +64,7 @@ class Lake(Closeable):
         self._store = store
         self._queue: EventQueue | None = None
         self._catalog: Catalog | None = None
+        self._query_engine: QueryEngine | None = None
         self._log_tables: dict[str, LogTable] = {}
 
     @classmethod
@@ -96,6 +100,9 @@ class Lake(Closeable):
         if self._queue is not None:
             self._queue.close()
             self._queue = None
+        if self._query_engine is not None:
+            self._query_engine.close()
+            self._query_engine = None
         if self._catalog is not None:
             self._catalog.close()
             self._catalog = None
@@ -232,6 +239,32 @@ class Lake(Closeable):
             self.store  # noqa: B018 - a local catalog lives in the store's lake.db
             self._catalog = open_catalog(self.config)
         return self._catalog
+
+    # -- query -----------------------------------------------------------------------------
+    @property
+    def query_engine(self) -> QueryEngine:
+        """The query engine (DuckDB over the lake's files, history in lake.db), opened on first use."""
+        if self._query_engine is None:
+            from lakeward.query import open_query_engine
+
+            self._query_engine = open_query_engine(self.config, self.catalog)
+        return self._query_engine
+
+    def query(self, sql: str, *, workgroup: str = "primary") -> pa.Table:
+        """Run Athena SQL over the catalog's tables and return the rows as a pyarrow Table."""
+        return self.query_engine.run(sql, workgroup).table
+
+    def run_query(self, sql: str, *, workgroup: str = "primary") -> QueryResult:
+        """Run Athena SQL; the rows with bytes scanned, cost and duration."""
+        return self.query_engine.run(sql, workgroup)
+
+    def estimate(self, sql: str, *, workgroup: str = "primary") -> Estimate:
+        """Plan a query: partitions, files, upper-bound bytes and cost; nothing is read."""
+        return self.query_engine.estimate(sql, workgroup)
+
+    def query_history(self, workgroup: str | None = None, limit: int = 100) -> list[HistoryEntry]:
+        """Past query runs, newest first."""
+        return self.query_engine.history(workgroup, limit)
 
     # -- events ----------------------------------------------------------------------------
     @property

@@ -201,6 +201,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "copy_log rows 3" in out
     assert "1 records quarantined" in out and "is not a double" in out
     assert "0 passed, 1 still quarantined" in out
+    assert "estimate: 1 partition(s)" in out and "month 03 benign" in out
     assert (tmp_path / "demo" / ".lake" / "lake.db").exists()
 
 

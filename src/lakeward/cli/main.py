@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from lakeward.cli import admin, events, ingest, objects, protect, stream
+from lakeward.cli import admin, events, ingest, objects, protect, query, stream
 from lakeward.cli._common import CliState, out
 
 app = typer.Typer(
@@ -61,6 +61,7 @@ objects.register(app)
 ingest.register(app)
 events.register(app)
 stream.register(app)
+query.register(app)
 protect.register(app)
 admin.register(app)
 
