@@ -27,9 +27,6 @@ from typing import Any
 
 from botocore.exceptions import (
     ClientError,
-    ConnectionError,
-    HTTPClientError,
-    ParamValidationError,
 )
 
 from lakeward.catalog.base import Column, Partition, Table, TableVersion
@@ -39,14 +36,13 @@ from lakeward.errors import (
     AccessDenied,
     AlreadyExists,
     BackendUnavailable,
-    ConfigError,
     InvalidRequest,
     LakeError,
     NoSuchDatabase,
     NoSuchTable,
     NotFound,
 )
-from lakeward.storage._s3_errors import CREDENTIAL_ERRORS
+from lakeward.storage._s3_errors import transport_error
 
 __all__ = [
     "FORMATS",
@@ -188,22 +184,7 @@ def translate_glue_error(exc: BaseException, what: str) -> LakeError:
         return exc
     if isinstance(exc, ClientError):
         return _translate_client_error(exc, what)
-    if isinstance(exc, HTTPClientError | ConnectionError):
-        return BackendUnavailable(
-            f"cannot reach Glue for {what} ({exc}): check the network, region and "
-            "endpoint_url, then retry"
-        )
-    if isinstance(exc, CREDENTIAL_ERRORS):
-        return ConfigError(
-            [
-                f"aws credentials: {exc}; set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY) and AWS_REGION (or backend.region), or run `aws configure`"
-            ],
-            source="aws",
-        )
-    if isinstance(exc, ParamValidationError):
-        return InvalidRequest(f"invalid request for {what}: {exc}")
-    return LakeError(f"Glue client error for {what}: {exc}")
+    return transport_error(exc, what) or LakeError(f"Glue client error for {what}: {exc}")
 
 
 def _translate_client_error(exc: ClientError, what: str) -> LakeError:

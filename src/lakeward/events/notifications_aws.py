@@ -22,9 +22,6 @@ from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConnectionError,
-    HTTPClientError,
-    ParamValidationError,
 )
 
 from lakeward.errors import (
@@ -37,7 +34,7 @@ from lakeward.errors import (
     NoSuchBucket,
     NotFound,
 )
-from lakeward.storage._s3_errors import CREDENTIAL_ERRORS
+from lakeward.storage._s3_errors import transport_error
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -253,21 +250,7 @@ def translate_aws_error(exc: BaseException, what: str) -> LakeError:
         return exc
     if isinstance(exc, ClientError):
         return _translate_client_error(exc, what)
-    if isinstance(exc, HTTPClientError | ConnectionError):
-        return BackendUnavailable(
-            f"cannot reach {what} ({exc}): check the network, region and endpoint_url, then retry"
-        )
-    if isinstance(exc, CREDENTIAL_ERRORS):
-        return ConfigError(
-            [
-                f"aws credentials: {exc}; set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY) and AWS_REGION (or backend.region), or run `aws configure`"
-            ],
-            source="aws",
-        )
-    if isinstance(exc, ParamValidationError):
-        return InvalidRequest(f"invalid request for {what}: {exc}")
-    return LakeError(f"AWS client error for {what}: {exc}")
+    return transport_error(exc, what) or LakeError(f"AWS client error for {what}: {exc}")
 
 
 def _translate_client_error(exc: ClientError, what: str) -> LakeError:

@@ -250,6 +250,31 @@ def _translate_botocore_error(exc: BotoCoreError, target: S3Target) -> LakeError
 # -- one message per error code ----------------------------------------------------------
 
 
+def transport_error(exc: BaseException, what: str) -> LakeError | None:
+    """Translate a botocore failure that carries no AWS error code, or None if it has one.
+
+    Network failures are retryable (``BackendUnavailable``); missing credentials become a
+    ``ConfigError`` saying how to set them; rejected parameters an ``InvalidRequest``. Used
+    by every AWS module (S3, SQS, DynamoDB, Glue) so they explain these alike.
+    """
+    if isinstance(exc, HTTPClientError | ConnectionError):
+        return BackendUnavailable(
+            f"cannot reach AWS for {what} ({exc}): check the network, region and endpoint_url, "
+            "then retry"
+        )
+    if isinstance(exc, CREDENTIAL_ERRORS):
+        return ConfigError(
+            [
+                f"aws credentials: {exc}; set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY) and AWS_REGION (or backend.region), or run `aws configure`"
+            ],
+            source="aws",
+        )
+    if isinstance(exc, ParamValidationError):
+        return InvalidRequest(f"invalid request for {what}: {exc}")
+    return None
+
+
 def _no_such_bucket(f: _Failure) -> LakeError:
     return NoSuchBucket(
         f"bucket {f.bucket!r} does not exist: create it with `lakeward init` or check the name"
