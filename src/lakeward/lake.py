@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from lakeward.catalog.base import Catalog
+    from lakeward.catalog.crawler import CrawlReport
     from lakeward.events.base import EventQueue, LogTable
     from lakeward.events.quarantine import QuarantinedRecord, ReplayReport
     from lakeward.events.stream import RecordStream
@@ -239,6 +240,12 @@ class Lake(Closeable):
             self.store  # noqa: B018 - a local catalog lives in the store's lake.db
             self._catalog = open_catalog(self.config)
         return self._catalog
+
+    def crawl(self, **options: Any) -> CrawlReport:
+        """Crawl a prefix or a dataset into catalog tables (see :func:`lakeward.catalog.crawler.crawl`)."""
+        from lakeward.catalog.crawler import crawl
+
+        return crawl(self, **options)
 
     # -- query -----------------------------------------------------------------------------
     @property

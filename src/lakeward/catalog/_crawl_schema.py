@@ -1,4 +1,8 @@
-"""What the crawler learns from one file: its format, compression and schema; schema merging.
+"""The crawler's walk and sampling: each file's format, compression and schema; schema merging.
+
+:func:`walk` lists the objects under a prefix once and keeps the crawlable ones with their
+table root and partition levels; :func:`pick_samples` and :func:`sample_all` read a few
+of each folder.
 
 A file's format comes from its name (``.parquet``, ``.csv``, ``.json``/``.jsonl``/``.ndjson``,
 each optionally ``.gz``) and, for the sampled files, from its first bytes (``PAR1``, the gzip
@@ -18,23 +22,40 @@ import os
 import re
 import tempfile
 import zlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from lakeward.catalog.base import Column
 from lakeward.errors import LakeError
 from lakeward.storage.base import ObjectStore
+from lakeward.storage.ops import iter_objects
 
 __all__ = [
+    "RESERVED_PREFIXES",
+    "File",
     "Sample",
+    "Walk",
+    "apply_content",
     "athena_type_of_arrow",
     "classify_content",
     "classify_name",
+    "hive",
+    "kind",
     "merge_schemas",
+    "partition_keys",
+    "pick_samples",
+    "sample_all",
     "sample_object",
+    "sanitize",
+    "walk",
 ]
 
+RESERVED_PREFIXES = ("metadata/", "error/")
+"""lakeward's own prefixes (manifests, quarantined records), left out unless crawled directly."""
 HEAD_BYTES = 1 << 20
 """How much of a CSV or JSON file is read to infer its schema (decompressed)."""
 
@@ -297,3 +318,171 @@ def final_type(kind: str) -> str:
 def _names(columns: Sequence[Column]) -> str:
     names = [column.name for column in columns]
     return ", ".join(names[:6]) + (", …" if len(names) > 6 else "")
+
+
+# -- the walk -----------------------------------------------------------------------------------
+
+
+@dataclass
+class File:
+    key: str
+    size: int
+    folder: str
+    """The key's folder, ending in ``/`` (or ``""``)."""
+    root: str
+    levels: tuple[str, ...]
+    format: str | None
+    compression: str | None
+    hive: bool
+
+
+@dataclass
+class Walk:
+    files: list[File] = field(default_factory=list)
+    objects: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+
+
+def walk(
+    store: ObjectStore, bucket: str, prefix: str, exclude: Sequence[str], *, reserved: bool
+) -> Walk:
+    walk = Walk()
+    for info in iter_objects(store, bucket, prefix):
+        walk.objects += 1
+        key = info.key
+        relative = key[len(prefix) :]
+        if not relative or key.endswith("/"):
+            walk.skipped["folder marker"] += 1
+            continue
+        if not reserved and key.startswith(RESERVED_PREFIXES):
+            walk.skipped["reserved (metadata/, error/)"] += 1
+            continue
+        parts = relative.split("/")
+        if any(part[:1] in (".", "_") for part in parts):
+            walk.skipped["hidden (. or _)"] += 1
+            continue
+        if any(fnmatchcase(key, p) or fnmatchcase(relative, p) for p in exclude):
+            walk.skipped["excluded"] += 1
+            continue
+        walk.files.append(_file(key, info.size, prefix, parts))
+    return walk
+
+
+def _file(key: str, size: int, prefix: str, parts: list[str]) -> File:
+    folders = parts[:-1]
+    first = next((i for i, part in enumerate(folders) if hive(part)), None)
+    depth = 0 if first is None else first
+    root = prefix + "".join(f"{part}/" for part in folders[:depth])
+    fmt, compression = classify_name(key)
+    return File(
+        key=key,
+        size=size,
+        folder=key[: key.rfind("/") + 1],
+        root=root,
+        levels=tuple(folders[depth:]),
+        format=fmt,
+        compression=compression,
+        hive=first is not None,
+    )
+
+
+def hive(segment: str) -> bool:
+    name, eq, _ = segment.partition("=")
+    return bool(eq and name)
+
+
+# -- sampling -------------------------------------------------------------------------------------
+
+
+def pick_samples(files: Iterable[File], per_folder: int, skip: set[str]) -> list[File]:
+    """Up to ``per_folder`` files of each (folder, name format) — in listing order."""
+    taken: Counter[tuple[str, str | None, str | None]] = Counter()
+    picked = []
+    for item in files:
+        slot = (item.folder, item.format, item.compression)
+        if item.folder in skip or taken[slot] >= per_folder:
+            continue
+        taken[slot] += 1
+        picked.append(item)
+    return picked
+
+
+def sample_all(
+    store: ObjectStore, bucket: str, files: list[File], *, threads: int
+) -> dict[str, Sample]:
+    """Sample files: one after another locally (CPU-bound), in threads on S3 (waits)."""
+    if not files:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="lakeward-crawl-") as workdir:
+        if threads <= 1:
+            return {f.key: sample_object(store, bucket, f.key, Path(workdir)) for f in files}
+        with ThreadPoolExecutor(threads) as pool:
+            samples = pool.map(lambda f: sample_object(store, bucket, f.key, Path(workdir)), files)
+            return {item.key: sample for item, sample in zip(files, samples, strict=True)}
+
+
+def apply_content(files: list[File], samples: dict[str, Sample]) -> list[str]:
+    """Let sampled content decide formats; unnamed files of a folder follow its samples."""
+    notes = []
+    by_folder: dict[str, Counter[tuple[str, str | None]]] = {}
+    for item in files:
+        sample = samples.get(item.key)
+        if sample is None or sample.format is None:
+            continue
+        found = (sample.format, sample.compression)
+        if item.format is None:
+            by_folder.setdefault(item.folder, Counter())[found] += 1
+        elif (item.format, item.compression) != found:
+            notes.append(
+                f"{item.key}: named as {kind(item.format, item.compression)} but its content "
+                f"is {kind(*found)}: the content wins"
+            )
+        item.format, item.compression = found
+    for item in files:
+        if item.format is None and item.key not in samples and item.folder in by_folder:
+            item.format, item.compression = by_folder[item.folder].most_common(1)[0][0]
+    return notes
+
+
+def kind(fmt: str | None, compression: str | None) -> str:
+    return f"{fmt}{'+' + compression if compression else ''}"
+
+
+# -- partition keys and names ---------------------------------------------------------------
+
+
+def partition_keys(files: list[File]) -> tuple[tuple[str, ...], list[str]]:
+    """The partition keys of files at one depth below their root, and how they were named."""
+    if not files or not files[0].levels:
+        return (), []
+    keys = []
+    named, unnamed = [], []
+    for level in range(len(files[0].levels)):
+        names = {item.levels[level].partition("=")[0] for item in files}
+        all_hive = all(hive(item.levels[level]) for item in files)
+        if all_hive and len(names) == 1:
+            key = sanitize(names.pop())
+            keys.append(key)
+            named.append(key)
+        else:
+            keys.append(f"partition_{level}")
+            unnamed.append(f"partition_{level}")
+    notes = []
+    if named:
+        notes.append(f"partition levels {', '.join(named)} from key=value folders")
+    if unnamed:
+        notes.append(
+            f"unnamed partition levels {', '.join(unnamed)} (folders without key=value, "
+            "or with different keys at one level)"
+        )
+    return tuple(keys), notes
+
+
+def sanitize(name: str) -> str:
+    """A Glue name: lower-case, ``[a-z0-9_]``.
+
+    >>> sanitize("Sales-2024.v2")
+    'sales_2024_v2'
+    """
+    cleaned = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
+    return cleaned[:255] or "table"

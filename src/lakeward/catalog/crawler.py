@@ -27,30 +27,31 @@ Like an AWS Glue crawler, but every decision is explained (:attr:`TableReport.ex
 
 from __future__ import annotations
 
-import re
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from fnmatch import fnmatchcase
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from lakeward.catalog._crawl_schema import (
+    RESERVED_PREFIXES,
+    File,
     Sample,
-    classify_name,
+    apply_content,
     final_type,
+    kind,
     merge_schemas,
-    sample_object,
+    partition_keys,
+    pick_samples,
+    sample_all,
+    sanitize,
+    walk,
 )
 from lakeward.catalog.base import Catalog, Column, Partition, Table
 from lakeward.catalog.loader import SERDES
 from lakeward.errors import InvalidRequest, NoSuchDatabase
 from lakeward.layout import parse_s3_uri
 from lakeward.storage.base import ObjectStore
-from lakeward.storage.ops import iter_objects
 
 if TYPE_CHECKING:
     from lakeward.config_models import LakeConfig
@@ -68,9 +69,8 @@ UpdateBehavior = Literal["UPDATE_IN_DATABASE", "LOG"]
 DeleteBehavior = Literal["DELETE_FROM_DATABASE", "DEPRECATE_IN_DATABASE", "LOG"]
 UPDATE_BEHAVIORS = ("UPDATE_IN_DATABASE", "LOG")
 DELETE_BEHAVIORS = ("DELETE_FROM_DATABASE", "DEPRECATE_IN_DATABASE", "LOG")
-RESERVED_PREFIXES = ("metadata/", "error/")
 CRAWLER_PARAMETER = "lakeward:crawler"
-_SAMPLE_THREADS = 8
+_REMOTE_SAMPLE_THREADS = 8
 _LISTED = 5
 
 
@@ -192,131 +192,6 @@ class CrawlReport:
         }
 
 
-# -- the walk -----------------------------------------------------------------------------------
-
-
-@dataclass
-class _File:
-    key: str
-    size: int
-    folder: str
-    """The key's folder, ending in ``/`` (or ``""``)."""
-    root: str
-    levels: tuple[str, ...]
-    format: str | None
-    compression: str | None
-    hive: bool
-
-
-@dataclass
-class _Walk:
-    files: list[_File] = field(default_factory=list)
-    objects: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
-
-
-def _walk(
-    store: ObjectStore, bucket: str, prefix: str, exclude: Sequence[str], *, reserved: bool
-) -> _Walk:
-    walk = _Walk()
-    for info in iter_objects(store, bucket, prefix):
-        walk.objects += 1
-        key = info.key
-        relative = key[len(prefix) :]
-        if not relative or key.endswith("/"):
-            walk.skipped["folder marker"] += 1
-            continue
-        if not reserved and key.startswith(RESERVED_PREFIXES):
-            walk.skipped["reserved (metadata/, error/)"] += 1
-            continue
-        parts = relative.split("/")
-        if any(part[:1] in (".", "_") for part in parts):
-            walk.skipped["hidden (. or _)"] += 1
-            continue
-        if any(fnmatchcase(key, p) or fnmatchcase(relative, p) for p in exclude):
-            walk.skipped["excluded"] += 1
-            continue
-        walk.files.append(_file(key, info.size, prefix, parts))
-    return walk
-
-
-def _file(key: str, size: int, prefix: str, parts: list[str]) -> _File:
-    folders = parts[:-1]
-    first = next((i for i, part in enumerate(folders) if _hive(part)), None)
-    depth = 0 if first is None else first
-    root = prefix + "".join(f"{part}/" for part in folders[:depth])
-    fmt, compression = classify_name(key)
-    return _File(
-        key=key,
-        size=size,
-        folder=key[: key.rfind("/") + 1],
-        root=root,
-        levels=tuple(folders[depth:]),
-        format=fmt,
-        compression=compression,
-        hive=first is not None,
-    )
-
-
-def _hive(segment: str) -> bool:
-    name, eq, _ = segment.partition("=")
-    return bool(eq and name)
-
-
-# -- sampling -------------------------------------------------------------------------------------
-
-
-def _pick_samples(files: Iterable[_File], per_folder: int, skip: set[str]) -> list[_File]:
-    """Up to ``per_folder`` files of each (folder, name format) — in listing order."""
-    taken: Counter[tuple[str, str | None, str | None]] = Counter()
-    picked = []
-    for item in files:
-        slot = (item.folder, item.format, item.compression)
-        if item.folder in skip or taken[slot] >= per_folder:
-            continue
-        taken[slot] += 1
-        picked.append(item)
-    return picked
-
-
-def _sample_all(store: ObjectStore, bucket: str, files: list[_File]) -> dict[str, Sample]:
-    if not files:
-        return {}
-    with (
-        tempfile.TemporaryDirectory(prefix="lakeward-crawl-") as workdir,
-        ThreadPoolExecutor(_SAMPLE_THREADS) as pool,
-    ):
-        samples = pool.map(lambda f: sample_object(store, bucket, f.key, Path(workdir)), files)
-        return {item.key: sample for item, sample in zip(files, samples, strict=True)}
-
-
-def _apply_content(files: list[_File], samples: dict[str, Sample]) -> list[str]:
-    """Let sampled content decide formats; unnamed files of a folder follow its samples."""
-    notes = []
-    by_folder: dict[str, Counter[tuple[str, str | None]]] = {}
-    for item in files:
-        sample = samples.get(item.key)
-        if sample is None or sample.format is None:
-            continue
-        found = (sample.format, sample.compression)
-        if item.format is None:
-            by_folder.setdefault(item.folder, Counter())[found] += 1
-        elif (item.format, item.compression) != found:
-            notes.append(
-                f"{item.key}: named as {_kind(item.format, item.compression)} but its content "
-                f"is {_kind(*found)}: the content wins"
-            )
-        item.format, item.compression = found
-    for item in files:
-        if item.format is None and item.key not in samples and item.folder in by_folder:
-            item.format, item.compression = by_folder[item.folder].most_common(1)[0][0]
-    return notes
-
-
-def _kind(fmt: str | None, compression: str | None) -> str:
-    return f"{fmt}{'+' + compression if compression else ''}"
-
-
 # -- grouping into tables ------------------------------------------------------------------------
 
 
@@ -325,14 +200,14 @@ class _Candidate:
     root: str
     format: str
     compression: str | None
-    files: list[_File]
+    files: list[File]
     columns: tuple[Column, ...] | None
     keys: tuple[str, ...]
     explanations: list[str]
     sampled: int = 0
     name: str = ""
 
-    def partition_values(self, item: _File) -> tuple[str, ...]:
+    def partition_values(self, item: File) -> tuple[str, ...]:
         return tuple(
             level.partition("=")[2] if key == level.partition("=")[0] else level
             for key, level in zip(self.keys, item.levels, strict=True)
@@ -340,7 +215,7 @@ class _Candidate:
 
 
 def _group(
-    files: list[_File], samples: dict[str, Sample], roots: frozenset[str] = frozenset()
+    files: list[File], samples: dict[str, Sample], roots: frozenset[str] = frozenset()
 ) -> list[_Candidate]:
     """Tables of the files; a root that does not hold one table is looked at a level down.
 
@@ -348,7 +223,7 @@ def _group(
     several tables, or when another table's root is below it (``raw/`` holding the
     Hive table ``raw/sales/`` is no table itself: ``raw/events/…`` is one).
     """
-    by_root: dict[str, list[_File]] = {}
+    by_root: dict[str, list[File]] = {}
     for item in files:
         if item.format is not None:
             by_root.setdefault(item.root, []).append(item)
@@ -373,7 +248,7 @@ def _group(
 
 
 def _why_split(found: list[_Candidate]) -> str:
-    kinds = sorted({_kind(c.format, c.compression) for c in found})
+    kinds = sorted({kind(c.format, c.compression) for c in found})
     reasons = [f"{len(kinds)} formats: {', '.join(kinds)}"] if len(kinds) > 1 else []
     if len(found) > len(kinds):
         reasons.append("schemas that do not merge")
@@ -381,9 +256,9 @@ def _why_split(found: list[_Candidate]) -> str:
 
 
 def _root_candidates(
-    root: str, members: list[_File], samples: dict[str, Sample]
+    root: str, members: list[File], samples: dict[str, Sample]
 ) -> list[_Candidate]:
-    groups: dict[tuple[str, str | None], list[_File]] = {}
+    groups: dict[tuple[str, str | None], list[File]] = {}
     for item in members:
         assert item.format is not None
         groups.setdefault((item.format, item.compression), []).append(item)
@@ -391,7 +266,7 @@ def _root_candidates(
     for (fmt, compression), group in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1] or "")):
         notes = []
         if len(groups) > 1:
-            others = sorted(_kind(f, c) for f, c in groups if (f, c) != (fmt, compression))
+            others = sorted(kind(f, c) for f, c in groups if (f, c) != (fmt, compression))
             notes.append(
                 f"split by format: {root or '(bucket root)'} also holds {', '.join(others)} "
                 f"files, which become another table"
@@ -399,7 +274,7 @@ def _root_candidates(
         group, depth_note = _one_depth(group)
         notes += depth_note
         for cluster in _clusters(group, samples, text=fmt == "csv"):
-            keys, key_notes = _partition_keys(cluster.files)
+            keys, key_notes = partition_keys(cluster.files)
             sampled = sum(1 for f in cluster.files if f.key in samples)
             candidates.append(
                 _Candidate(root, fmt, compression, cluster.files, cluster.columns, keys,
@@ -408,7 +283,7 @@ def _root_candidates(
     return candidates
 
 
-def _one_depth(members: list[_File]) -> tuple[list[_File], list[str]]:
+def _one_depth(members: list[File]) -> tuple[list[File], list[str]]:
     depths = Counter(len(item.levels) for item in members)
     if len(depths) == 1:
         return members, []
@@ -424,14 +299,14 @@ def _one_depth(members: list[_File]) -> tuple[list[_File], list[str]]:
 
 @dataclass
 class _Cluster:
-    files: list[_File]
+    files: list[File]
     columns: tuple[Column, ...] | None
     why: list[str]
 
 
-def _clusters(members: list[_File], samples: dict[str, Sample], *, text: bool) -> list[_Cluster]:
+def _clusters(members: list[File], samples: dict[str, Sample], *, text: bool) -> list[_Cluster]:
     """Split a group into folders whose sampled schemas merge (first fit, listing order)."""
-    folders: dict[str, list[_File]] = {}
+    folders: dict[str, list[File]] = {}
     for item in members:
         folders.setdefault(item.folder, []).append(item)
     clusters: list[_Cluster] = []
@@ -456,7 +331,7 @@ def _clusters(members: list[_File], samples: dict[str, Sample], *, text: bool) -
 
 
 def _join(
-    clusters: list[_Cluster], items: list[_File], schema: tuple[Column, ...] | None, *, text: bool
+    clusters: list[_Cluster], items: list[File], schema: tuple[Column, ...] | None, *, text: bool
 ) -> bool:
     for cluster in clusters:
         if schema is None or cluster.columns is None:
@@ -472,7 +347,7 @@ def _join(
 
 
 def _folder_schema(
-    items: list[_File], samples: dict[str, Sample], *, text: bool
+    items: list[File], samples: dict[str, Sample], *, text: bool
 ) -> tuple[tuple[Column, ...] | None, list[str]]:
     schema: tuple[Column, ...] | None = None
     problems = []
@@ -494,50 +369,14 @@ def _folder_schema(
     return schema, problems
 
 
-def _partition_keys(files: list[_File]) -> tuple[tuple[str, ...], list[str]]:
-    if not files or not files[0].levels:
-        return (), []
-    keys = []
-    named, unnamed = [], []
-    for level in range(len(files[0].levels)):
-        names = {item.levels[level].partition("=")[0] for item in files}
-        all_hive = all(_hive(item.levels[level]) for item in files)
-        if all_hive and len(names) == 1:
-            key = _sanitize(names.pop())
-            keys.append(key)
-            named.append(key)
-        else:
-            keys.append(f"partition_{level}")
-            unnamed.append(f"partition_{level}")
-    notes = []
-    if named:
-        notes.append(f"partition levels {', '.join(named)} from key=value folders")
-    if unnamed:
-        notes.append(
-            f"unnamed partition levels {', '.join(unnamed)} (folders without key=value, "
-            "or with different keys at one level)"
-        )
-    return tuple(keys), notes
-
-
 # -- naming -----------------------------------------------------------------------------------------
-
-
-def _sanitize(name: str) -> str:
-    """A Glue name: lower-case, ``[a-z0-9_]``.
-
-    >>> _sanitize("Sales-2024.v2")
-    'sales_2024_v2'
-    """
-    cleaned = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
-    return cleaned[:255] or "table"
 
 
 def _base_name(candidate: _Candidate, bucket: str, prefix: str, dataset: str | None) -> str:
     if dataset and candidate.root == prefix:
-        return _sanitize(dataset)
+        return sanitize(dataset)
     segments = candidate.root.rstrip("/").split("/")
-    return _sanitize(segments[-1] if candidate.root else bucket)
+    return sanitize(segments[-1] if candidate.root else bucket)
 
 
 # -- the crawl ------------------------------------------------------------------------------------
@@ -591,14 +430,15 @@ def crawl(
     existing = _existing_tables(catalog, database, bucket, prefix)
     known_folders = _known_folders(catalog, existing) if new_folders_only else set()
     reserved = prefix.startswith(RESERVED_PREFIXES)
-    walk = _walk(store, bucket, prefix, exclude, reserved=reserved)
-    picked = _pick_samples(walk.files, sample_per_folder, known_folders)
-    samples = _sample_all(store, bucket, picked)
-    notes = _apply_content(walk.files, samples)
-    unrecognised = [f for f in walk.files if f.format is None]
+    listing = walk(store, bucket, prefix, exclude, reserved=reserved)
+    picked = pick_samples(listing.files, sample_per_folder, known_folders)
+    remote = not config.backend.store_uri().startswith("local://")
+    samples = sample_all(store, bucket, picked, threads=_REMOTE_SAMPLE_THREADS if remote else 1)
+    notes = apply_content(listing.files, samples)
+    unrecognised = [f for f in listing.files if f.format is None]
     if unrecognised:
-        walk.skipped["format not recognised"] += len(unrecognised)
-    candidates = _group(walk.files, samples)
+        listing.skipped["format not recognised"] += len(unrecognised)
+    candidates = _group(listing.files, samples)
     _name_all(candidates, existing, bucket, prefix, dataset)
     policy = _Policy(update_behavior, delete_behavior, new_folders_only, explain)
     reports = [
@@ -607,16 +447,16 @@ def crawl(
     matched = {report.name for report in reports}
     reports += _gone_tables(catalog, existing, matched, policy)
     location = f"s3://{bucket}/{prefix}"
-    explanations = [f"listed {walk.objects} objects under {location}"]
-    explanations += [f"left out {count} {why}" for why, count in sorted(walk.skipped.items())]
+    explanations = [f"listed {listing.objects} objects under {location}"]
+    explanations += [f"left out {count} {why}" for why, count in sorted(listing.skipped.items())]
     if explain:
         explanations += notes
     return CrawlReport(
         location=location,
         database=database,
         tables=reports,
-        objects=walk.objects,
-        skipped=dict(walk.skipped),
+        objects=listing.objects,
+        skipped=dict(listing.skipped),
         samples=len(samples),
         seconds=time.perf_counter() - started,
         explanations=explanations,
@@ -774,7 +614,7 @@ def _summary(candidate: _Candidate) -> str:
     )
     return (
         f"{len(candidate.files)} files under {place} share format "
-        f"{_kind(candidate.format, candidate.compression)} and {schema}; "
+        f"{kind(candidate.format, candidate.compression)} and {schema}; "
         f"{candidate.sampled} sampled"
     )
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from lakeward.cli import admin, events, ingest, objects, protect, query, stream
+from lakeward.cli import admin, crawl, events, ingest, objects, protect, query, stream
 from lakeward.cli._common import CliState, out
 
 app = typer.Typer(
@@ -62,6 +62,7 @@ ingest.register(app)
 events.register(app)
 stream.register(app)
 query.register(app)
+crawl.register(app)
 protect.register(app)
 admin.register(app)
 
