@@ -202,6 +202,7 @@ def _open_payments(folder: Path) -> Iterator[DemoStep]:
         yield _ingest_payments(lake, data)
         yield _ingest_again(lake, data)
         yield _manifest_of_one(lake)
+        yield _crawl_and_query_payments(lake)
         yield _doctor(lake)
 
 
@@ -377,4 +378,22 @@ def _query_iocs(lake: Lake) -> DemoStep:
     step.lines.append(
         f"scanned {result.bytes_scanned} bytes, cost ${result.cost_usd:.6f} (Athena's 10 MB minimum)"
     )
+    return step
+
+
+def _crawl_and_query_payments(lake: Lake) -> DemoStep:
+    step = DemoStep("crawl the raw zone, then SQL: Open Payments total amount by year and state")
+    report = lake.crawl(dataset="open_payments", exclude=["*.json"], explain=True)
+    for table in report.tables:
+        step.lines.append(
+            f"table {report.database}.{table.name}: {table.action}, {table.format}, {table.files} files, "
+            f"partitions {list(table.partition_keys)} (+{len(table.partitions_added)})"
+        )
+    result = lake.run_query(
+        "SELECT year, Recipient_State AS state, round(sum(Total_Amount_of_Payment_USDollars), 2) AS total "
+        "FROM open_payments GROUP BY 1, 2 ORDER BY total DESC LIMIT 3"
+    )
+    for row in result.table.to_pylist():
+        step.lines.append(f"  {row['year']} {row['state']} ${row['total']:,.2f}")
+    step.lines.append(f"scanned {result.bytes_scanned:,} bytes in {result.seconds * 1000:.0f} ms")
     return step

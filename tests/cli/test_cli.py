@@ -202,6 +202,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "1 records quarantined" in out and "is not a double" in out
     assert "0 passed, 1 still quarantined" in out
     assert "estimate: 1 partition(s)" in out and "month 03 benign" in out
+    assert "table openpay_dev.open_payments: created, csv, 4 files" in out
     assert (tmp_path / "demo" / ".lake" / "lake.db").exists()
 
 
