@@ -16,7 +16,7 @@ import pytest
 from lakeward.errors import InvalidRequest
 from lakeward.ingest import profile as profile_module
 from lakeward.ingest.pii import scan_pii
-from lakeward.ingest.profile import FileProfile, profile_file
+from lakeward.ingest.profile import FileProfile, profile_bytes, profile_file
 
 CSV = b'id,name,note,amount\n1,Ana,"two\nlines",NA\n2,Bo,plain,12.5\n3,,NULL,\n'
 CSV_SCHEMA = [
@@ -264,3 +264,27 @@ def test_import_does_not_load_pyarrow() -> None:
     code = "import sys, lakeward.ingest.profile; print('pyarrow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_profile_bytes_matches_profile_file(tmp_path: Path) -> None:
+    table = pa.table({"id": pa.array(range(50), pa.int32()), "name": ["x"] * 50})
+    pq.write_table(table, tmp_path / "t.parquet", row_group_size=20)
+    orc = pytest.importorskip("pyarrow.orc")
+    orc.write_table(table, str(tmp_path / "t.orc"))
+    lines = b"".join(json.dumps({"a": i, "b": "v"}).encode() + b"\n" for i in range(10))
+    cases = [
+        (write(tmp_path / "a.csv", CSV), "csv", None),
+        (write(tmp_path / "g.csv", gzip.compress(CSV)), "csv", None),
+        (write(tmp_path / "b.csv", bz2.compress(CSV)), "csv", "bz2"),
+        (write(tmp_path / "a.ndjson", lines), "ndjson", None),
+        (write(tmp_path / "a.json", json.dumps([{"a": 1}, {"a": 2}]).encode()), "json", None),
+        (write(tmp_path / "bad.json", b"42"), "json", None),
+        (tmp_path / "t.parquet", "parquet", None),
+        (tmp_path / "t.orc", "orc", None),
+        (write(tmp_path / "t.txt", b"hello"), "text", None),
+    ]
+    for path, fmt, compression in cases:
+        expected = profile_file(path, fmt, compression, sample_rows=3)
+        assert profile_bytes(path.read_bytes(), fmt, compression, sample_rows=3) == expected
+    with pytest.raises(InvalidRequest):
+        profile_bytes(b"", "xml")

@@ -7,9 +7,10 @@ of each folder.
 A file's format comes from its name (``.parquet``, ``.csv``, ``.json``/``.jsonl``/``.ndjson``,
 each optionally ``.gz``) and, for the sampled files, from its first bytes (``PAR1``, the gzip
 magic, a leading ``{`` or ``[``, else text → CSV). Schemas are read by
-:func:`lakeward.ingest.profile.profile_file` from a local copy of the file's head (the whole
-file for Parquet, whose schema is in its footer; the first MiB, decompressed and cut at the
-last complete line, for CSV and JSON) and mapped to Athena types. Two schemas merge when
+:func:`lakeward.ingest.profile.profile_bytes` from the file's head read into memory (the
+whole file for Parquet, whose schema is in its footer, as the store has no ranged reads;
+the first MiB, decompressed and cut at the last complete line, for CSV and JSON; no
+temporary files) and mapped to Athena types. Two schemas merge when
 their common columns have compatible types (numbers widen ``tinyint → … → bigint →
 double``, nulls take the other type, ``date`` widens to ``timestamp``, and in CSV anything
 widens to ``string``) and they share at least half of the smaller one's columns; columns
@@ -18,16 +19,13 @@ only one side has are added.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from pathlib import Path
 
 from lakeward.catalog.base import Column
 from lakeward.errors import LakeError
@@ -164,20 +162,21 @@ def _gunzip(data: bytes, limit: int) -> bytes:
         return b""
 
 
-def sample_object(store: ObjectStore, bucket: str, key: str, workdir: Path) -> Sample:
+def sample_object(store: ObjectStore, bucket: str, key: str) -> Sample:
     """Read the format and schema of one object (never more than its head for CSV/JSON).
+
+    The bytes go from the store straight to the profiler in memory.
 
     Args:
         store: The object store.
         bucket: The (physical) bucket.
         key: The object's key.
-        workdir: A folder for the temporary local copy (removed before returning).
 
     Returns:
         The sample; unreadable content gives ``columns=None`` and ``error``, never raises
         for bad content.
     """
-    from lakeward.ingest.profile import profile_file
+    from lakeward.ingest.profile import profile_bytes
 
     try:
         with store.get(bucket, key) as body:
@@ -198,13 +197,7 @@ def sample_object(store: ObjectStore, bucket: str, key: str, workdir: Path) -> S
         complete = complete and len(data) < HEAD_BYTES
     if fmt != "parquet" and not complete:
         data = data[: data.rfind(b"\n") + 1]
-    handle, name = tempfile.mkstemp(dir=workdir, suffix=".sample")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        profile = profile_file(Path(name), fmt, None, sample_rows=0)
-    finally:
-        Path(name).unlink()
+    profile = profile_bytes(data, fmt, None, sample_rows=0)
     if profile.schema is None:
         return Sample(fmt, compression, None, profile.error or "no schema")
     columns = tuple(Column(f["name"], athena_type_of_arrow(f["type"])) for f in profile.schema)
@@ -413,12 +406,11 @@ def sample_all(
     """Sample files: one after another locally (CPU-bound), in threads on S3 (waits)."""
     if not files:
         return {}
-    with tempfile.TemporaryDirectory(prefix="lakeward-crawl-") as workdir:
-        if threads <= 1:
-            return {f.key: sample_object(store, bucket, f.key, Path(workdir)) for f in files}
-        with ThreadPoolExecutor(threads) as pool:
-            samples = pool.map(lambda f: sample_object(store, bucket, f.key, Path(workdir)), files)
-            return {item.key: sample for item, sample in zip(files, samples, strict=True)}
+    if threads <= 1:
+        return {f.key: sample_object(store, bucket, f.key) for f in files}
+    with ThreadPoolExecutor(threads) as pool:
+        samples = pool.map(lambda f: sample_object(store, bucket, f.key), files)
+        return {item.key: sample for item, sample in zip(files, samples, strict=True)}
 
 
 def apply_content(files: list[File], samples: dict[str, Sample]) -> list[str]:

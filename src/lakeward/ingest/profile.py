@@ -21,10 +21,10 @@ from lakeward.errors import InvalidRequest
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["COMPRESSIONS", "FORMATS", "FileProfile", "profile_file"]
+__all__ = ["COMPRESSIONS", "FORMATS", "FileProfile", "profile_bytes", "profile_file"]
 
 FORMATS = ("csv", "json", "ndjson", "parquet", "avro", "orc", "text", "binary")
-"""The dataset formats :func:`profile_file` accepts."""
+"""The dataset formats :func:`profile_file` and :func:`profile_bytes` accept."""
 
 COMPRESSIONS = ("gzip", "bz2", "zstd", "snappy")
 """Whole-file compressions of csv/json/ndjson files (``None`` means none or detect)."""
@@ -46,6 +46,8 @@ _QUOTED_RE = re.compile(r"'[^']*'|\"[^\"]*\"")
 _ROW_TEXT_RE = re.compile(r"(got \d+|row \d+)\s*:.*")
 
 OpenStream = Callable[[], "pa.NativeFile"]
+Source = Path | bytes
+"""A local file, or the file's content already in memory."""
 
 
 @dataclass(frozen=True)
@@ -88,23 +90,45 @@ def profile_file(
         InvalidRequest: ``fmt``, ``compression`` or ``sample_rows`` is invalid, or the
             file cannot be read.
     """
+    _check_arguments(fmt, compression, sample_rows)
+    return _profile(path, _read_magic(path), fmt, compression, sample_rows)
+
+
+def profile_bytes(
+    data: bytes, fmt: str, compression: str | None = None, *, sample_rows: int = 1000
+) -> FileProfile:
+    """Like :func:`profile_file`, for a file's content already in memory.
+
+    Same arguments and result as :func:`profile_file`, except that with
+    ``compression=None`` the compression is detected from the magic bytes only (there is
+    no name to take a suffix from).
+
+    Raises:
+        InvalidRequest: ``fmt``, ``compression`` or ``sample_rows`` is invalid.
+    """
+    _check_arguments(fmt, compression, sample_rows)
+    return _profile(data, data[:10], fmt, compression, sample_rows)
+
+
+def _profile(
+    source: Source, magic: bytes, fmt: str, compression: str | None, sample_rows: int
+) -> FileProfile:
+    """The one implementation behind :func:`profile_file` and :func:`profile_bytes`."""
     import pyarrow as pa
 
-    _check_arguments(fmt, compression, sample_rows)
-    magic = _read_magic(path)
     if fmt in ("text", "binary"):
         return FileProfile(rows=None, schema=None, sample=[], error=None)
     if fmt == "avro":
         return _failed("avro profiling not supported")
     try:
         if fmt == "parquet":
-            return _profile_parquet(path, sample_rows)
+            return _profile_parquet(source, sample_rows)
         if fmt == "orc":
-            return _profile_orc(path, sample_rows)
-        codec = compression or _detect_compression(path, magic)
+            return _profile_orc(source, sample_rows)
+        codec = compression or _detect_compression(source, magic)
         if codec == "snappy":
             return _failed(f"snappy-compressed {fmt} cannot be streamed: not profiled")
-        return _profile_text(_opener(path, codec), fmt, sample_rows)
+        return _profile_text(_opener(source, codec), fmt, sample_rows)
     except (pa.ArrowException, OSError, ValueError, RecursionError, ImportError) as exc:
         what = f"{fmt} support unavailable" if isinstance(exc, ImportError) else f"malformed {fmt}"
         return _failed(_reason(what, exc))
@@ -131,8 +155,8 @@ def _read_magic(path: Path) -> bytes:
         ) from exc
 
 
-def _detect_compression(path: Path, magic: bytes) -> str | None:
-    suffix = _SUFFIXES.get(path.suffix.lower())
+def _detect_compression(source: Source, magic: bytes) -> str | None:
+    suffix = _SUFFIXES.get(source.suffix.lower()) if isinstance(source, Path) else None
     if suffix:
         return suffix
     if magic.startswith(b"\x1f\x8b"):
@@ -144,10 +168,20 @@ def _detect_compression(path: Path, magic: bytes) -> str | None:
     return None
 
 
-def _opener(path: Path, codec: str | None) -> OpenStream:
+def _opener(source: Source, codec: str | None) -> OpenStream:
     import pyarrow as pa
 
-    return lambda: pa.input_stream(str(path), compression=codec)
+    if isinstance(source, Path):
+        return lambda: pa.input_stream(str(source), compression=codec)
+    buffer = pa.py_buffer(source)
+    return lambda: pa.input_stream(buffer, compression=codec)
+
+
+def _random_access(source: Source) -> str | pa.NativeFile:
+    """What pyarrow's Parquet and ORC readers open: a path, or a reader over the bytes."""
+    import pyarrow as pa
+
+    return str(source) if isinstance(source, Path) else pa.BufferReader(source)
 
 
 def _failed(reason: str) -> FileProfile:
@@ -166,10 +200,10 @@ def _schema_of(schema: pa.Schema) -> list[dict[str, str]]:
     return [{"name": field.name, "type": str(field.type)} for field in schema]
 
 
-def _profile_parquet(path: Path, sample_rows: int) -> FileProfile:
+def _profile_parquet(source: Source, sample_rows: int) -> FileProfile:
     import pyarrow.parquet as pq
 
-    with pq.ParquetFile(path) as parquet:
+    with pq.ParquetFile(_random_access(source)) as parquet:
         sample: list[dict[str, Any]] = []
         if sample_rows and parquet.metadata.num_row_groups:
             batches = parquet.iter_batches(batch_size=sample_rows, row_groups=[0])
@@ -183,18 +217,23 @@ def _profile_parquet(path: Path, sample_rows: int) -> FileProfile:
         )
 
 
-def _profile_orc(path: Path, sample_rows: int) -> FileProfile:
-    import pyarrow as pa
+def _profile_orc(source: Source, sample_rows: int) -> FileProfile:
     from pyarrow import orc
 
-    with pa.OSFile(str(path)) as source:
-        reader = orc.ORCFile(source)
+    with _random_access_file(source) as stream:
+        reader = orc.ORCFile(stream)
         sample: list[dict[str, Any]] = []
         if sample_rows and reader.nstripes:
             sample = reader.read_stripe(0).slice(0, sample_rows).to_pylist()
         return FileProfile(
             rows=reader.nrows, schema=_schema_of(reader.schema), sample=sample, error=None
         )
+
+
+def _random_access_file(source: Source) -> pa.NativeFile:
+    import pyarrow as pa
+
+    return pa.OSFile(str(source)) if isinstance(source, Path) else pa.BufferReader(source)
 
 
 def _profile_text(open_stream: OpenStream, fmt: str, sample_rows: int) -> FileProfile:
