@@ -62,3 +62,19 @@ def test_history_rows_newest_first_per_workgroup(tmp_path: Path) -> None:
         assert refused.started_at.tzinfo is not None
         assert refused.started_at <= datetime.now(UTC)
         assert len({r.id for r in rows}) == 3
+
+
+def test_history_writes_without_fsync_but_leaves_other_connections_full(tmp_path: Path) -> None:
+    # WAL + synchronous=NORMAL: a recorded row survives the process; no fsync per query.
+    from lakeward.storage._local_db import LakeDB
+
+    path = tmp_path / "lake.db"
+    store = LakeDB(path)
+    with QueryHistory(path) as history:
+        history.record("primary", "SELECT 1", status="succeeded", seconds=0.1)
+        assert history.db.conn().execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert history.db.conn().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.conn().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    store.close()
+    with QueryHistory(path) as reopened:
+        assert [e.sql for e in reopened.entries()] == ["SELECT 1"]
