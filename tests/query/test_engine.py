@@ -329,26 +329,6 @@ def test_duckdb_is_confined_to_the_view(sales: LakeEnv, tmp_path: Path) -> None:
         _execute(f"SELECT * FROM read_csv('{outside}')", [str(sales.view) + "/"])
 
 
-def test_aws_lake_is_not_supported_yet(tmp_path: Path) -> None:
-    from lakeward.catalog.local import LocalCatalog
-    from lakeward.config import load_config
-
-    config = load_config(
-        environ={}, overrides={"backend.type": "aws", "backend.region": "us-east-1"}
-    )
-    catalog = LocalCatalog(tmp_path)
-    catalog.create_database("lake_dev")
-    catalog.create_table(Table("lake_dev", "t", (Column("a", "int"),), "s3://b/t/", "parquet"))
-    try:
-        with (
-            QueryEngine(catalog, config, None) as engine,
-            pytest.raises(NotSupported, match="pyarrow's S3 filesystem is the next step"),
-        ):
-            engine.run("SELECT * FROM t")
-    finally:
-        catalog.close()
-
-
 @pytest.mark.parametrize(
     ("where", "partitions"),
     [

@@ -6,7 +6,7 @@ import pytest
 
 from lakeward.catalog.base import Column, Table
 from lakeward.config import load_config
-from lakeward.errors import InvalidRequest, NotSupported
+from lakeward.errors import InvalidRequest
 from lakeward.query.dialect import parse_query
 from lakeward.query.pruning import LocalFileSource, open_file_source, partition_expression
 
@@ -129,11 +129,3 @@ def test_logical_bucket_names_resolve(tmp_path: Path) -> None:
     source = open_file_source(config, tmp_path)
     assert isinstance(source, LocalFileSource)
     assert source.path_of("s3://lake/x/") == tmp_path.resolve() / "buckets" / "lake-dev-lake" / "x"
-
-
-def test_aws_lakes_have_no_file_source_yet() -> None:
-    config = load_config(
-        environ={}, overrides={"backend.type": "aws", "backend.region": "us-east-1"}
-    )
-    with pytest.raises(NotSupported, match="next step"):
-        open_file_source(config, None)

@@ -63,6 +63,7 @@ def test_boto3_only_in_aws_modules() -> None:
                 "notifications_aws.py",
                 "glue.py",
                 "_glue_shapes.py",
+                "s3_source.py",
             }, path
 
 

@@ -35,6 +35,7 @@ from lakeward.query.pruning import (
     open_file_source,
     plan_scan,
 )
+from lakeward.query.s3_source import ArrowPart, CountingFileSystem, S3FileSource, arrow_relation
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -75,6 +76,8 @@ class Estimate:
     sql_duckdb: str = field(repr=False)
     cutoff: int | None = None
     render_by_name: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+    arrow_parts: tuple[ArrowPart, ...] = field(default=(), repr=False, compare=False)
+    """Datasets the SQL reads by name (an aws lake: pyarrow reads its files, not DuckDB)."""
 
     @property
     def sql_duckdb_by_name(self) -> str:
@@ -93,7 +96,8 @@ class QueryResult:
 
     Attributes:
         table: The rows (a ``pyarrow.Table``).
-        bytes_scanned: Bytes DuckDB read from the files (measured by its profiler).
+        bytes_scanned: Bytes read from the files: measured by DuckDB's profiler on a local
+            lake, by counting what pyarrow reads through the S3 file system on an aws lake.
         cost_usd: Athena's price for ``bytes_scanned``.
         seconds: Wall time, planning included.
         estimate: The plan it ran.
@@ -201,6 +205,12 @@ class QueryEngine(Closeable):
         for (database, name), table in tables.items():
             columns = {c.name: c.type for c in (*table.columns, *table.partition_keys)}
             schema.setdefault(database, {})[name] = columns
+        files_source = self.files
+        if isinstance(files_source, S3FileSource):
+            arrow = [arrow_relation(scan) for scan in scans]
+            rendered = render_duckdb(parsed, [relation for relation, _ in arrow], schema)
+            parts = tuple(part for _, scan_parts in arrow for part in scan_parts)
+            return self._plan(workgroup, tables, scans, rendered, cutoff, None, parts)
         rendered = render_duckdb(parsed, [relation_sql(scan) for scan in scans], schema)
 
         def by_name() -> str:
@@ -209,6 +219,18 @@ class QueryEngine(Closeable):
             relations = [relation_sql(scan, by_name=True) for scan in scans]
             return render_duckdb(parsed, relations, schema)
 
+        return self._plan(workgroup, tables, scans, rendered, cutoff, by_name, ())
+
+    @staticmethod
+    def _plan(
+        workgroup: str,
+        tables: dict[tuple[str, str], Table],
+        scans: tuple[TableScan, ...],
+        rendered: str,
+        cutoff: int | None,
+        by_name: Callable[[], str] | None,
+        arrow_parts: tuple[ArrowPart, ...],
+    ) -> Estimate:
         files = tuple(item for scan in scans for item in scan.files)
         scanned, price = cost.estimate(files)
         return Estimate(
@@ -222,6 +244,7 @@ class QueryEngine(Closeable):
             sql_duckdb=rendered,
             cutoff=cutoff,
             render_by_name=by_name,
+            arrow_parts=arrow_parts,
         )
 
     # -- running -----------------------------------------------------------------------------
@@ -250,7 +273,9 @@ class QueryEngine(Closeable):
             plan = self.estimate(sql, workgroup)
             if plan.exceeds_cutoff:
                 raise _refusal(plan)
-            table, scanned, ran = self._duckdb().execute(plan.sql_duckdb, plan.render_by_name)
+            table, scanned, ran = self._duckdb().execute(
+                plan.sql_duckdb, plan.render_by_name, self._arrow_reads(plan)
+            )
         except Exception as exc:
             status: Status = "refused" if isinstance(exc, BytesScannedCutoff) else "failed"
             self._record(sql, workgroup, status, started, clock, plan, error=exc)
@@ -269,6 +294,12 @@ class QueryEngine(Closeable):
             query_id=entry.id if entry else "",
             workgroup=workgroup,
         )
+
+    def _arrow_reads(self, plan: Estimate) -> _ArrowReads | None:
+        source = self.files
+        if not plan.arrow_parts or not isinstance(source, S3FileSource):
+            return None
+        return _ArrowReads(plan.arrow_parts, CountingFileSystem(source.filesystem))
 
     def history(self, workgroup: str | None = None, limit: int = 100) -> list[HistoryEntry]:
         """Recorded runs, newest first (all workgroups when ``workgroup`` is None)."""
@@ -366,15 +397,26 @@ class _DuckDB(Closeable):
         self.con.execute("SET enable_external_access = false")
 
     def execute(
-        self, sql: str, by_name: Callable[[], str] | None = None
+        self,
+        sql: str,
+        by_name: Callable[[], str] | None = None,
+        arrow: _ArrowReads | None = None,
     ) -> tuple[pa.Table, int, str]:
         """Run ``sql``; return its rows, the bytes DuckDB read (its profiler's count) and the SQL.
 
         When Parquet files turn out to have different columns (DuckDB matches them to the
         first file's), ``by_name`` — the same query with ``union_by_name`` — runs instead.
+        With ``arrow``, its datasets are registered in the cursor under the names the SQL
+        reads, and the bytes are those pyarrow read through its counting file system.
         """
         import duckdb
+        import pyarrow
 
+        if arrow is not None:
+            try:
+                return (*self._run(sql, arrow), sql)
+            except (duckdb.Error, OSError, pyarrow.ArrowException) as exc:
+                raise _translate(exc) from exc
         try:
             return (*self._run(sql), sql)
         except duckdb.Error as exc:
@@ -386,10 +428,18 @@ class _DuckDB(Closeable):
         except duckdb.Error as exc:
             raise _translate(exc) from exc
 
-    def _run(self, sql: str) -> tuple[pa.Table, int]:
+    def _run(self, sql: str, arrow: _ArrowReads | None = None) -> tuple[pa.Table, int]:
         with self._lock:
             cursor = self.con.cursor()
         try:
+            if arrow is not None:
+                for part in arrow.parts:
+                    cursor.register(part.name, part.dataset(arrow.counting.filesystem))
+                relation = cursor.sql(sql)
+                if relation is None:
+                    raise InvalidRequest("the query returned no relation: write one SELECT query")
+                table = _bigint_sums(relation).to_arrow_table()
+                return table, arrow.counting.bytes_read
             cursor.execute(_PROFILE_BYTES_READ)
             relation = cursor.sql(sql)
             if relation is None:
@@ -403,6 +453,14 @@ class _DuckDB(Closeable):
     def close(self) -> None:
         """Close the database."""
         self.con.close()
+
+
+@dataclass(frozen=True)
+class _ArrowReads:
+    """The datasets of an aws query, read through a file system counting its bytes."""
+
+    parts: tuple[ArrowPart, ...]
+    counting: CountingFileSystem
 
 
 _PROFILE_BYTES_READ = (
@@ -456,5 +514,7 @@ def _translate(exc: Exception) -> LakeError:
     if isinstance(exc, duckdb.PermissionException):
         return AccessDenied(f"the query tried to read outside the lake's tables: {text}")
     if isinstance(exc, duckdb.IOException | duckdb.OutOfMemoryException | duckdb.InternalException):
+        return LakeError(f"the query failed while reading the lake's files: {text}")
+    if not isinstance(exc, duckdb.Error):  # pyarrow reading an aws lake's files
         return LakeError(f"the query failed while reading the lake's files: {text}")
     return InvalidRequest(f"the query failed: {text}")

@@ -10,8 +10,9 @@ applies them row by row.
 
 Files are listed through a :class:`FileSource`, the seam between table locations
 (``s3://bucket/prefix/``) and readable paths. :class:`LocalFileSource` maps them onto a
-local lake's view (``<root>/buckets/<bucket>/<prefix>``); an S3 source (pyarrow's S3
-file system) is the next step.
+local lake's view (``<root>/buckets/<bucket>/<prefix>``);
+:class:`~lakeward.query.s3_source.S3FileSource` lists an aws lake through pyarrow's S3 file
+system.
 
 >>> from lakeward.catalog.base import Column, Table
 >>> from lakeward.query.dialect import parse_query
@@ -307,17 +308,21 @@ def _walk(folder: str) -> Iterator[tuple[str, int]]:
 
 
 def open_file_source(config: LakeConfig, store_root: Path | None) -> FileSource:
-    """The file source of a lake: its view when local.
+    """The file source of a lake: its view when local, pyarrow's S3 file system on aws.
 
     Raises:
-        NotSupported: An aws (``s3://``) lake: reading through pyarrow's S3 file system is
-            not built yet.
+        NotSupported: A backend that is neither local nor aws.
     """
     if store_root is not None:
         return LocalFileSource(store_root, config.resolve_bucket)
-    raise NotSupported(
-        f"queries run on local lakes for now ({config.backend.store_uri()} is not one): "
-        "querying an aws lake through pyarrow's S3 filesystem is the next step"
+    from lakeward.config_models import AwsBackend
+
+    if isinstance(config.backend, AwsBackend):
+        from lakeward.query.s3_source import S3FileSource, s3_filesystem
+
+        return S3FileSource(s3_filesystem(config.backend), config.resolve_bucket)
+    raise NotSupported(  # pragma: no cover - local and aws are the only backends
+        f"queries run on local and aws lakes ({config.backend.store_uri()} is neither)"
     )
 
 
