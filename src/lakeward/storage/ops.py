@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -61,7 +62,7 @@ def download(
         temp.replace(target)
     except OSError as exc:
         temp.unlink(missing_ok=True)
-        if exc.errno == 28:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise StorageFull(f"no space left to write {target}") from exc
         raise InvalidRequest(f"cannot write {target}: {exc.strerror or exc}") from exc
     except BaseException:
