@@ -641,3 +641,27 @@ def test_put_many_each_object_on_its_own(store: ObjectStore, bucket: str) -> Non
     assert read(store, bucket, "exists") == b"old"
     with pytest.raises(errors.NoSuchKey):
         store.head(bucket, "bad")
+
+
+def test_objects_take_the_bucket_default_encryption(store: ObjectStore, bucket: str) -> None:
+    store.put(bucket, "before", b"x")
+    # S3 encrypts every new object (SSE-S3 by default since 2023); moto 5 does not say so.
+    assert store.head(bucket, "before").server_side_encryption in {"AES256", None}
+    kms = {
+        "Rules": [
+            {
+                "ApplyServerSideEncryptionByDefault": {
+                    "SSEAlgorithm": "aws:kms",
+                    "KMSMasterKeyID": "alias/lake-restricted",
+                }
+            }
+        ]
+    }
+    store.put_bucket_config(bucket, BucketConfigKind.ENCRYPTION, kms)
+    store.put(bucket, "after", b"y")
+    info = store.head(bucket, "after")
+    assert info.server_side_encryption == "aws:kms"
+    assert info.sse_kms_key_id is not None and info.sse_kms_key_id.endswith("lake-restricted")
+    copied = store.copy(bucket, "before", bucket, "copied")
+    assert copied.server_side_encryption in {"aws:kms", None}
+    assert store.head(bucket, "copied").server_side_encryption == "aws:kms"

@@ -52,6 +52,8 @@ CREATE TABLE IF NOT EXISTS versions (
     lock_until TEXT,
     legal_hold INTEGER NOT NULL DEFAULT 0,
     restored_until TEXT,
+    sse TEXT,
+    sse_kms_key_id TEXT,
     UNIQUE (bucket, key, version_id)
 );
 CREATE INDEX IF NOT EXISTS versions_by_key ON versions (bucket, key, seq);
@@ -69,6 +71,18 @@ CREATE TABLE IF NOT EXISTS outbox (
     sequencer TEXT NOT NULL
 );
 """
+
+
+_ADDED_COLUMNS = {"versions": {"sse": "TEXT", "sse_kms_key_id": "TEXT"}}
+"""Columns added after schema 1 was released: lakes made before them get them on open."""
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, columns in _ADDED_COLUMNS.items():
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, sql_type in columns.items():
+            if name not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
 
 
 class LakeDB:
@@ -96,6 +110,7 @@ class LakeDB:
             )
         except sqlite3.Error as exc:
             raise translate_sqlite_error(exc, self.path) from exc
+        _add_missing_columns(conn)
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if int(row[0]) > SCHEMA_VERSION:
             raise LakeError(

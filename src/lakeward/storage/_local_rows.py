@@ -112,6 +112,16 @@ def set_config(
     )
 
 
+def default_encryption(config: dict[str, Any] | None) -> tuple[str, str | None]:
+    """The algorithm and KMS key new objects get from a bucket's ENCRYPTION configuration.
+
+    Like S3 since 2023, a bucket without one encrypts with SSE-S3 (``AES256``).
+    """
+    rules = (config or {}).get("Rules") or [{}]
+    default = rules[0].get("ApplyServerSideEncryptionByDefault") or {}
+    return default.get("SSEAlgorithm", "AES256"), default.get("KMSMasterKeyID")
+
+
 def _parse_time(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
@@ -134,4 +144,6 @@ def info_from_row(bucket: str, row: sqlite3.Row) -> ObjectInfo:
         retention=retention,
         legal_hold=bool(row["legal_hold"]),
         restored_until=_parse_time(row["restored_until"]),
+        server_side_encryption=row["sse"],
+        sse_kms_key_id=row["sse_kms_key_id"],
     )

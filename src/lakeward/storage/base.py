@@ -102,6 +102,10 @@ class ObjectInfo:
     legal_hold: bool = False
     restored_until: datetime | None = None
     """For archived classes: until when a restored copy is readable."""
+    server_side_encryption: str | None = None
+    """``AES256`` (SSE-S3) or ``aws:kms`` (SSE-KMS); None when the backend did not say."""
+    sse_kms_key_id: str | None = None
+    """The KMS key of an ``aws:kms`` object, when known."""
 
 
 @dataclass(frozen=True)

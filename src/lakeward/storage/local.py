@@ -40,6 +40,7 @@ from lakeward.storage._local_listing import list_all_versions, list_current
 from lakeward.storage._local_rows import (
     bucket_row,
     current_row,
+    default_encryption,
     get_config,
     guess_type,
     info_from_row,
@@ -81,6 +82,8 @@ class _BucketState:
     locked: bool
     versioning: str | None
     lock_config: dict[str, Any] | None
+    encryption: tuple[str, str | None] = ("AES256", None)
+    """The bucket's default encryption: algorithm and KMS key (S3 encrypts with SSE-S3 if unset)."""
 
 
 class LocalObjectStore(ObjectStore):
@@ -354,7 +357,8 @@ class LocalObjectStore(ObjectStore):
         row = require_bucket(conn, bucket)
         versioning = (get_config(conn, bucket, BucketConfigKind.VERSIONING) or {}).get("Status")
         lock_config = get_config(conn, bucket, BucketConfigKind.OBJECT_LOCK)
-        state = _BucketState(bool(row["object_lock"]), versioning, lock_config)
+        encryption = default_encryption(get_config(conn, bucket, BucketConfigKind.ENCRYPTION))
+        state = _BucketState(bool(row["object_lock"]), versioning, lock_config, encryption)
         if cache is not None:
             cache[bucket] = state
         return state
@@ -382,8 +386,8 @@ class LocalObjectStore(ObjectStore):
         *,
         delete_marker: bool = False,
     ) -> sqlite3.Row:
-        versioning = self._bucket_state(conn, bucket).versioning
-        version_id = new_version_id() if versioning == "Enabled" else "null"
+        state = self._bucket_state(conn, bucket)
+        version_id = new_version_id() if state.versioning == "Enabled" else "null"
         if version_id == "null":
             conn.execute(
                 "DELETE FROM versions WHERE bucket = ? AND key = ? AND version_id = 'null'",
@@ -402,6 +406,8 @@ class LocalObjectStore(ObjectStore):
             "is_delete_marker": int(delete_marker),
             "last_modified": now_iso(self.clock),
         }
+        if not delete_marker:
+            columns["sse"], columns["sse_kms_key_id"] = state.encryption
         names = ", ".join(columns)
         marks = ", ".join("?" for _ in columns)
         cursor = conn.execute(
