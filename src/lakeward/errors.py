@@ -12,6 +12,7 @@ trying the same thing again can succeed (transient) or not (terminal).
     ├── InvalidRequest              a request S3 itself would refuse (400)
     │   ├── InvalidKey              key not UTF-8, empty, > 1024 bytes, or holds NUL
     │   ├── InvalidBucketName       bucket name breaks the S3 naming rules
+    │   ├── PolicyError             an IAM policy document is malformed (names the statement)
     │   └── InvalidRetention        object-lock retention that cannot be set this way
     ├── NotFound
     │   ├── NoSuchBucket
@@ -64,6 +65,7 @@ __all__ = [
     "NotFound",
     "NotSupported",
     "ObjectLocked",
+    "PolicyError",
     "PreconditionFailed",
     "QuotaExceeded",
     "StorageFull",
@@ -114,6 +116,10 @@ class InvalidKey(InvalidRequest):
 
 class InvalidBucketName(InvalidRequest):
     """A bucket name that breaks the S3 bucket naming rules."""
+
+
+class PolicyError(InvalidRequest):
+    """An IAM policy document that cannot be evaluated: the message names the statement."""
 
 
 class InvalidRetention(InvalidRequest):

@@ -1,0 +1,1 @@
+"""Governance: declared guardrails applied, audited and proven (plan/apply, audit, IAM)."""
