@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,14 @@ if TYPE_CHECKING:
     from lakeward.config_models import LakeConfig
     from lakeward.events.base import EventQueue, LogTable
 
-__all__ = ["open_log_table", "open_queue"]
+__all__ = [
+    "EventResource",
+    "describe_event_resources",
+    "ensure_event_resources",
+    "log_table_names",
+    "open_log_table",
+    "open_queue",
+]
 
 _TABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
@@ -88,3 +96,67 @@ def open_log_table(
     from lakeward.storage._local_db import LakeDB
 
     return LocalLogTable(LakeDB(_local_root(config) / "lake.db"), name)
+
+
+@dataclass(frozen=True)
+class EventResource:
+    """One resource the event pipeline needs (queue, notifications of a bucket, log table)."""
+
+    kind: str
+    """``queue``, ``notifications`` or ``log_table``."""
+    name: str
+    """Its physical name (queue name, bucket, DynamoDB table)."""
+    exists: bool
+    in_sync: bool
+    wanted: Any = None
+    note: str = ""
+
+
+def log_table_names(config: LakeConfig) -> list[str]:
+    """The log tables the ``copy`` routes write to (``options.log_table``, default copy_log)."""
+    names = {
+        str(route.options.get("log_table", "copy_log"))
+        for route in config.routes.values()
+        if route.handler == "copy"
+    }
+    return sorted(names)
+
+
+def describe_event_resources(
+    config: LakeConfig, *, clients: Mapping[str, Any] | None = None
+) -> list[EventResource]:
+    """What the event pipeline of this lake needs, and whether each piece is in place.
+
+    Local lakes keep the queue and log tables in ``lake.db``, created on use: nothing to
+    report. On aws lakes: the SQS queue and its DLQ, S3 notifications of each route's bucket,
+    and the DynamoDB log tables (read only; :func:`ensure_event_resources` creates them).
+
+    Args:
+        config: The lake's configuration.
+        clients: Ready boto3 clients by service for aws lakes (tests pass moto's).
+    """
+    if not _is_aws(config):
+        return []
+    from lakeward.events.notifications_aws import describe_aws_event_resources
+
+    return describe_aws_event_resources(config, clients)
+
+
+def ensure_event_resources(
+    config: LakeConfig, *, clients: Mapping[str, Any] | None = None
+) -> list[str]:
+    """Create what :func:`describe_event_resources` found missing (idempotent).
+
+    Returns:
+        The names of the resources opened (and created if absent).
+    """
+    if not _is_aws(config):
+        return []
+    opened = []
+    queue = open_queue(config, clients=clients)
+    queue.close()
+    opened.append("queue")
+    for name in log_table_names(config):
+        open_log_table(config, name, clients=clients).close()
+        opened.append(name)
+    return opened

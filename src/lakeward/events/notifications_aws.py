@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from lakeward.config_models import LakeConfig, Route
+    from lakeward.events import EventResource
 
 __all__ = [
     "NOTIFICATION_SID",
@@ -518,3 +519,80 @@ def _canonical_configs(entries: Sequence[Mapping[str, Any]]) -> list[tuple[Any, 
             )
         )
     return sorted(canonical)
+
+
+# -- plan: what exists ---------------------------------------------------------------------------
+
+
+def describe_aws_event_resources(
+    config: LakeConfig, clients: Mapping[str, Any] | None = None
+) -> list[EventResource]:
+    """Read (never create) the queue, DLQ, bucket notifications and log tables of a lake.
+
+    Args:
+        config: An ``s3://`` lake's configuration.
+        clients: Ready boto3 clients by service (``s3``, ``sqs``, ``dynamodb``).
+
+    Returns:
+        One entry per resource, saying whether it exists and is as declared.
+    """
+    from lakeward.events import EventResource, log_table_names
+
+    built, created = aws_clients(config.backend.store_options(), ("s3", "sqs", "dynamodb"), clients)
+    try:
+        name, dlq = queue_names(config)
+        found = [
+            EventResource("queue", q, ok, ok, {"QueueName": q})
+            for q in (name, dlq)
+            for ok in [_queue_exists(built["sqs"], q)]
+        ]
+        found += _notification_resources(config, built["s3"])
+        for table in log_table_names(config):
+            physical = log_table_name(config, table)
+            ok = _table_exists(built["dynamodb"], physical)
+            found.append(EventResource("log_table", physical, ok, ok, {"TableName": physical}))
+        return found
+    finally:
+        for service in created:
+            built[service].close()
+
+
+def _queue_exists(sqs: SQSClient, name: str) -> bool:
+    try:
+        with aws_errors(f"SQS queue {name}"):
+            sqs.get_queue_url(QueueName=name)
+    except NotFound:
+        return False
+    return True
+
+
+def _table_exists(dynamodb: Any, name: str) -> bool:
+    try:
+        dynamodb.describe_table(TableName=name)
+    except ClientError as exc:
+        if "ResourceNotFoundException" in error_codes(exc):
+            return False
+        raise translate_aws_error(exc, f"DynamoDB table {name}") from exc
+    return True
+
+
+def _notification_resources(config: LakeConfig, s3: S3Client) -> list[EventResource]:
+    from lakeward.events import EventResource
+
+    wanted: dict[str, set[str]] = {}
+    for route_name, route in config.routes.items():
+        wanted.setdefault(config.resolve_bucket(route.bucket), set()).add(route_name)
+    found = []
+    for bucket, routes in sorted(wanted.items()):
+        try:
+            with aws_errors(f"bucket {bucket}"):
+                current = s3.get_bucket_notification_configuration(Bucket=bucket)
+        except NoSuchBucket:
+            current = {}  # the plan creates the bucket first
+        have = {entry.get("Id") for entry in current.get("QueueConfigurations", [])}
+        missing = sorted(routes - have)
+        note = f"routes without a notification: {', '.join(missing)}" if missing else ""
+        found.append(
+            EventResource("notifications", bucket, bool(have), not missing, sorted(routes), note)
+        )
+    return found
