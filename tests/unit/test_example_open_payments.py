@@ -53,7 +53,9 @@ def load_generator() -> ModuleType:
     return open_payments
 
 
-@pytest.mark.parametrize("example", ["open-payments", "s3-copy-audit", "ioc-assessments"])
+@pytest.mark.parametrize(
+    "example", ["open-payments", "s3-copy-audit", "ioc-assessments", "governed-lake"]
+)
 def test_the_packaged_config_is_the_example_config(example: str) -> None:
     packaged = Path(load_generator().__file__).with_name(example.replace("-", "_") + ".yaml")
     assert packaged.read_bytes() == (EXAMPLE.parent / example / "lakeward.yaml").read_bytes()
