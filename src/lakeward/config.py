@@ -44,6 +44,7 @@ from lakeward.config_models import (
 from lakeward.config_rules import (
     dataset_problems,
     lifecycle_problems,
+    role_problems,
     route_problems,
     tag_problems,
 )
@@ -513,6 +514,7 @@ def _semantic_problems(config: LakeConfig) -> list[Problem]:
         _check_buckets,
         _check_datasets,
         route_problems,
+        role_problems,
     )
     return [problem for check in checks for problem in check(config)]
 

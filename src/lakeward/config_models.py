@@ -34,6 +34,7 @@ from pydantic import (
 from lakeward.errors import ConfigError
 
 __all__ = [
+    "ROLE_PERMISSIONS",
     "TIME_PARTITIONS",
     "AccessLogging",
     "AwsBackend",
@@ -51,6 +52,8 @@ __all__ = [
     "LocalBackend",
     "ObjectLock",
     "Problem",
+    "RoleAccess",
+    "RoleConfig",
     "Route",
     "Transition",
     "Workgroup",
@@ -109,6 +112,12 @@ def _tag_values(value: Any) -> Any:
     return value
 
 
+def _account_id(value: str) -> str:
+    if not re.fullmatch(r"\d{12}", value):
+        raise ValueError(f"{value!r} is not an AWS account id: write its 12 digits, in quotes")
+    return value
+
+
 def _http_url(value: str | None) -> str | None:
     if value is None:
         return None
@@ -149,6 +158,8 @@ class LakeSection(_Model):
     environment: Slug = "dev"
     team: str | None = None
     tags: Tags = Field(default_factory=dict)
+    account_id: Annotated[str, AfterValidator(_account_id)] = "000000000000"
+    """The AWS account (12 digits) that owns the lake's roles: it appears in their ARNs."""
 
 
 class LocalBackend(_Model):
@@ -422,6 +433,49 @@ class Workgroup(_Model):
     description: str = ""
 
 
+ROLE_PERMISSIONS = ("read", "write", "tag", "delete")
+"""Permissions a role's ``access`` entry may grant (``read`` and ``write`` imply listing)."""
+
+
+class RoleAccess(_Model):
+    """What a role may do in one bucket: under a zone or a prefix, or the whole bucket."""
+
+    bucket: str
+    zone: str | None = None
+    prefix: str | None = None
+    """A key prefix such as ``raw/open-payments/`` (use ``zone`` or ``prefix``, not both)."""
+    permissions: list[str]
+    """``read``, ``write``, ``tag``, ``delete``; ``read``/``write`` also let the role list."""
+
+    @property
+    def key_prefix(self) -> str:
+        """The key prefix granted, ending in ``/`` (``""`` for the whole bucket)."""
+        if self.zone:
+            return f"{self.zone}/"
+        return self.prefix.lstrip("/") if self.prefix else ""
+
+
+RoleService = Literal["ec2", "lambda", "glue"]
+"""AWS services a role can trust (``assumed_by``)."""
+
+
+def _default_services() -> list[RoleService]:
+    return ["ec2"]
+
+
+class RoleConfig(_Model):
+    """An IAM role: who may assume it and the least-privilege access it gets."""
+
+    name: str | None = None
+    """Physical role name; default ``{lake.name}-{lake.environment}-{role}``."""
+    description: str = ""
+    assumed_by: list[RoleService] = Field(default_factory=_default_services)
+    """AWS services that may assume the role (its trust policy)."""
+    access: list[RoleAccess] = Field(default_factory=list)
+    statements: list[dict[str, Any]] = Field(default_factory=list)
+    """Extra IAM policy statements, appended as written (an escape hatch; validated)."""
+
+
 def _default_workgroups() -> dict[str, Workgroup]:
     return {"primary": Workgroup(description="the default workgroup")}
 
@@ -444,6 +498,7 @@ class LakeConfig(_Model):
     routes: dict[str, Route] = Field(default_factory=dict)
     catalog: CatalogSection = Field(default_factory=CatalogSection)
     workgroups: dict[str, Workgroup] = Field(default_factory=_default_workgroups)
+    roles: dict[str, RoleConfig] = Field(default_factory=dict)
     _config_path: Path | None = PrivateAttr(default=None)
 
     @property
@@ -524,6 +579,25 @@ class LakeConfig(_Model):
             )
             raise ConfigError([problem], source=str(self._config_path or "lakeward.yaml"))
         return logical
+
+    def role(self, name: str) -> RoleConfig:
+        """Return the role declared under ``roles.<name>``.
+
+        Raises:
+            ConfigError: No such role (the message suggests the closest name).
+        """
+        try:
+            return self.roles[name]
+        except KeyError:
+            raise self._lookup_error("roles", "role", name, self.roles) from None
+
+    def physical_role(self, name: str) -> str:
+        """Return the IAM name of a role: ``roles.<r>.name`` or ``{name}-{environment}-{role}``.
+
+        Raises:
+            ConfigError: No such role.
+        """
+        return self.role(name).name or f"{self.lake.name}-{self.lake.environment}-{name}"
 
     @property
     def catalog_database(self) -> str:

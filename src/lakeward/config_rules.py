@@ -7,10 +7,11 @@ The loader in :mod:`lakeward.config` runs them after the models in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from lakeward.config_models import (
     EVENT_NAMES,
+    ROLE_PERMISSIONS,
     TIME_PARTITIONS,
     BucketConfig,
     Column,
@@ -18,6 +19,7 @@ from lakeward.config_models import (
     LakeConfig,
     LifecycleRule,
     Problem,
+    RoleAccess,
     Route,
     Transition,
     suggest,
@@ -460,3 +462,158 @@ def _copy_problems(config: LakeConfig, name: str, route: Route) -> Iterator[Prob
             f"copies into {prefix!r} of the same bucket, which this route watches ({route.prefix!r}): "
             "every copy would trigger another copy; choose a destination outside the route's prefix",
         )
+
+
+# ----------------------------------------------------------------- IAM roles
+
+_ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
+_SID_RE = re.compile(r"^[A-Za-z0-9]*$")
+_ACTION_RE = re.compile(r"^(\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$")
+_STATEMENT_KEYS = ("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition")
+
+
+def role_problems(config: LakeConfig) -> Iterator[Problem]:
+    """Check every role: its IAM name, its access entries and its extra statements."""
+    seen: dict[str, str] = {}
+    for name in config.roles:
+        path = f"roles.{name}"
+        physical = config.physical_role(name)
+        if not _ROLE_NAME_RE.fullmatch(physical):
+            yield Problem(
+                path,
+                f"IAM role name {physical!r} must be 1-64 letters, digits or +=,.@_- "
+                f"(set {path}.name to a shorter one)",
+            )
+        if physical in seen:
+            yield Problem(
+                path, f"IAM role name {physical!r} is also the name of roles.{seen[physical]}"
+            )
+        seen.setdefault(physical, name)
+        if not config.roles[name].access and not config.roles[name].statements:
+            yield Problem(path, "the role grants nothing: give it access entries or statements")
+        for index, access in enumerate(config.roles[name].access):
+            yield from _access_problems(config, access, f"{path}.access[{index}]")
+        for index, statement in enumerate(config.roles[name].statements):
+            step = f"{path}.statements[{index}]"
+            found = list(_statement_problems(statement, step))
+            yield from found or _evaluator_problems(statement, step)
+
+
+def _access_problems(config: LakeConfig, access: RoleAccess, path: str) -> Iterator[Problem]:
+    bucket = config.buckets.get(access.bucket)
+    if bucket is None:
+        known = ", ".join(config.buckets) or "none"
+        yield Problem(
+            f"{path}.bucket",
+            f"unknown bucket {access.bucket!r} (declared: {known}){suggest(access.bucket, config.buckets)}",
+        )
+    if access.zone is not None and access.prefix is not None:
+        yield Problem(f"{path}.zone", "set zone or prefix, not both")
+    if access.zone is not None and bucket is not None and access.zone not in bucket.zones:
+        holder = config.bucket_for_zone(access.zone)
+        where = (
+            f"; it is a zone of bucket {holder!r}" if holder else suggest(access.zone, bucket.zones)
+        )
+        yield Problem(
+            f"{path}.zone",
+            f"zone {access.zone!r} is not one of bucket {access.bucket!r}'s zones "
+            f"({', '.join(bucket.zones) or 'none'}){where}",
+        )
+    if access.prefix is not None:
+        yield from _role_prefix_problems(access.prefix, f"{path}.prefix")
+    if not access.permissions:
+        yield Problem(f"{path}.permissions", f"grant at least one of {', '.join(ROLE_PERMISSIONS)}")
+    for index, permission in enumerate(access.permissions):
+        if permission not in ROLE_PERMISSIONS:
+            yield Problem(
+                f"{path}.permissions[{index}]",
+                f"unknown permission {permission!r} (use {', '.join(ROLE_PERMISSIONS)})"
+                f"{suggest(permission, ROLE_PERMISSIONS)}",
+            )
+
+
+def _role_prefix_problems(prefix: str, path: str) -> Iterator[Problem]:
+    parts = prefix.strip("/").split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        yield Problem(path, f"prefix {prefix!r} has an empty, '.' or '..' segment")
+    elif any(char in prefix for char in "*?$"):
+        yield Problem(
+            path,
+            f"prefix {prefix!r} may not hold '*', '?' or '$' (they are IAM wildcards/variables)",
+        )
+    elif not prefix.endswith("/"):
+        yield Problem(
+            path, f"end the prefix with '/' ({prefix}/) so it grants a folder, not a name"
+        )
+
+
+def _statement_problems(statement: Mapping[str, object], path: str) -> Iterator[Problem]:
+    for key in statement:
+        if key not in _STATEMENT_KEYS:
+            hint = " (a role's own policy names no Principal)" if key == "Principal" else ""
+            yield Problem(
+                f"{path}.{key}",
+                f"unknown statement key{hint}; allowed: {', '.join(_STATEMENT_KEYS)}"
+                f"{suggest(key, _STATEMENT_KEYS)}",
+            )
+    if statement.get("Effect") not in ("Allow", "Deny"):
+        yield Problem(f"{path}.Effect", "must be Allow or Deny")
+    sid = statement.get("Sid", "")
+    if not isinstance(sid, str) or not _SID_RE.fullmatch(sid):
+        yield Problem(f"{path}.Sid", "a Sid holds only letters and digits")
+    yield from _pair_problems(statement, path, "Action", "NotAction", _action_problem)
+    yield from _pair_problems(statement, path, "Resource", "NotResource", _resource_problem)
+    condition = statement.get("Condition")
+    if condition is not None and not (
+        isinstance(condition, Mapping) and all(isinstance(v, Mapping) for v in condition.values())
+    ):
+        yield Problem(
+            f"{path}.Condition",
+            "must map operators to keys to values, e.g. {StringLike: {s3:prefix: [raw/*]}}",
+        )
+
+
+def _pair_problems(
+    statement: Mapping[str, object],
+    path: str,
+    key: str,
+    not_key: str,
+    check: Callable[[str], str | None],
+) -> Iterator[Problem]:
+    present = [k for k in (key, not_key) if k in statement]
+    if len(present) != 1:
+        yield Problem(path, f"a statement needs exactly one of {key} and {not_key}")
+        return
+    value = statement[present[0]]
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not values:
+        yield Problem(f"{path}.{present[0]}", "must be a string or a non-empty list of strings")
+        return
+    for item in values:
+        problem = check(item) if isinstance(item, str) else "must be a string"
+        if problem:
+            yield Problem(f"{path}.{present[0]}", problem)
+
+
+def _action_problem(action: str) -> str | None:
+    if _ACTION_RE.fullmatch(action):
+        return None
+    return f"{action!r} is not an action like s3:GetObject (service:Name, wildcards * and ?)"
+
+
+def _resource_problem(resource: str) -> str | None:
+    if resource == "*" or resource.startswith("arn:"):
+        return None
+    return f"{resource!r} is not an ARN like arn:aws:s3:::bucket/prefix/* (or *)"
+
+
+def _evaluator_problems(statement: Mapping[str, object], path: str) -> Iterator[Problem]:
+    """What the policy evaluator refuses in a statement (condition operators and values)."""
+    from lakeward.errors import PolicyError
+    from lakeward.governance.policy_eval import parse_policy
+
+    try:
+        document = {"Version": "2012-10-17", "Statement": [dict(statement)]}
+        parse_policy(document, name=path, kind="identity")
+    except PolicyError as exc:
+        yield Problem(path, exc.message)

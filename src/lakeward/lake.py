@@ -58,11 +58,18 @@ class Lake(Closeable):
     Args:
         config: The validated configuration.
         store: An already open store (tests inject one); opened from the config when None.
+        role: Act as this role of ``roles:``: every store request is checked against its
+            policy and the bucket policies (see :mod:`lakeward.governance.enforce`).
     """
 
-    def __init__(self, config: LakeConfig, store: ObjectStore | None = None) -> None:
+    def __init__(
+        self, config: LakeConfig, store: ObjectStore | None = None, *, role: str | None = None
+    ) -> None:
         self.config = config
-        self._store = store
+        self.role = role
+        if role is not None:
+            config.role(role)  # an unknown role fails now, not at the first request
+        self._store = self._as_role(store) if store is not None else None
         self._queue: EventQueue | None = None
         self._catalog: Catalog | None = None
         self._query_engine: QueryEngine | None = None
@@ -75,6 +82,7 @@ class Lake(Closeable):
         *,
         overrides: Mapping[str, Any] | None = None,
         environ: Mapping[str, str] | None = None,
+        role: str | None = None,
     ) -> Lake:
         """Load the configuration (args > env > file > defaults) and open the lake.
 
@@ -82,19 +90,28 @@ class Lake(Closeable):
             path: ``lakeward.yaml`` (or its folder); found as ``load_config`` finds it if None.
             overrides: Dotted keys to values, e.g. ``{"backend.root": "/tmp/lake"}``.
             environ: Environment to read instead of ``os.environ``.
+            role: Act as this role of ``roles:`` (every store request is authorized).
 
         Raises:
-            ConfigError: The configuration is invalid (every problem is listed).
+            ConfigError: The configuration is invalid (every problem is listed), or it
+                declares no such role.
         """
-        return cls(load_config(path, overrides=overrides, environ=environ))
+        return cls(load_config(path, overrides=overrides, environ=environ), role=role)
 
     @property
     def store(self) -> ObjectStore:
         """The object store, opened on first use."""
         if self._store is None:
             backend = self.config.backend
-            self._store = open_store(backend.store_uri(), **backend.store_options())
+            self._store = self._as_role(open_store(backend.store_uri(), **backend.store_options()))
         return self._store
+
+    def _as_role(self, store: ObjectStore) -> ObjectStore:
+        if self.role is None:
+            return store
+        from lakeward.governance.enforce import as_role
+
+        return as_role(self.config, store, self.role)
 
     def close(self) -> None:
         """Close the store, the queue, the catalog and the log tables."""
@@ -380,12 +397,13 @@ def _as_date(value: date | str | None) -> date | None:
         ) from exc
 
 
-def load_lake(path: str | Path | None = None, **overrides: Any) -> Lake:
+def load_lake(path: str | Path | None = None, *, role: str | None = None, **overrides: Any) -> Lake:
     """Open a lake: ``load_lake()`` reads ``./lakeward.yaml`` (or defaults).
 
     Args:
         path: The config file or its folder.
+        role: Act as this role of ``roles:`` (every store request is authorized).
         **overrides: Dotted keys with ``__`` for dots, e.g. ``backend__root="/tmp/l"``.
     """
     dotted = {key.replace("__", "."): value for key, value in overrides.items()}
-    return Lake.open(path, overrides=dotted)
+    return Lake.open(path, overrides=dotted, role=role)

@@ -35,6 +35,7 @@ class CliState:
     config: Path | None = None
     settings: list[str] = field(default_factory=list)
     root: Path | None = None
+    role: str | None = None
     _lake: Lake | None = None
 
     def overrides(self) -> dict[str, Any]:
@@ -47,7 +48,7 @@ class CliState:
     def lake(self) -> Lake:
         """Open the lake the global options describe."""
         if self._lake is None:
-            self._lake = Lake.open(self.config, overrides=self.overrides())
+            self._lake = Lake.open(self.config, overrides=self.overrides(), role=self.role)
         return self._lake
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from lakeward.cli import admin, crawl, events, ingest, objects, protect, query, stream
+from lakeward.cli import admin, crawl, events, iam, ingest, objects, protect, query, stream
 from lakeward.cli._common import CliState, out
 
 app = typer.Typer(
@@ -46,18 +46,25 @@ def main(
     root: Annotated[
         Path | None, typer.Option("--root", help="Local lake root (same as --set backend.root=…).")
     ] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role", envvar="LAKEWARD_ROLE", help="Act as this role of lakeward.yaml's roles."
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    """Global options apply to every command: --config, --set, --root."""
-    state = CliState(config=config, settings=list(settings or []), root=root)
+    """Global options apply to every command: --config, --set, --root, --role."""
+    state = CliState(config=config, settings=list(settings or []), root=root, role=role)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
 
 objects.register(app)
+iam.register(app)
 ingest.register(app)
 events.register(app)
 stream.register(app)
