@@ -402,11 +402,16 @@ class Condition:
         return any(hits) != spec.negated
 
     def _missing(self) -> bool:
-        # Condition operators page, "Important" box: a key absent from the request makes
-        # the condition false, but for an operator that requires the key *not* to match
-        # (StringNotLike, ArnNotLike, …) the condition is true; …IfExists is true.
-        # Single- vs multivalued page: ForAllValues "also returns true if there are no
-        # context keys in the request"; ForAnyValue needs at least one matching value.
+        # So a negated operator on a missing key is TRUE (StringNotEquals included).
+        # docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html,
+        # "Important": "If the key that you specify in a policy condition is not present in
+        # the request context, the values do not match and the condition is false. If the
+        # policy condition requires that the key is not matched, such as StringNotLike or
+        # ArnNotLike, and the right key is not present, the condition is true. This logic
+        # applies to all condition operators except ...IfExists and Null check."
+        # …IfExists on a missing key is true. Set operators (…/reference_policies_condition-
+        # single-vs-multi-valued-context-keys.html): ForAllValues "also returns true if there
+        # are no context keys in the request"; ForAnyValue needs one matching value: false.
         if self.if_exists or self.qualifier == "ForAllValues":
             return True
         if self.qualifier == "ForAnyValue":

@@ -53,6 +53,7 @@ __all__ = [
     "Statement",
     "evaluate",
     "parse_policy",
+    "request_context",
 ]
 
 PolicyKind = Literal["identity", "resource"]
