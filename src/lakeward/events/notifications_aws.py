@@ -584,12 +584,14 @@ def _notification_resources(config: LakeConfig, s3: S3Client) -> list[EventResou
         wanted.setdefault(config.resolve_bucket(route.bucket), set()).add(route_name)
     found = []
     for bucket, routes in sorted(wanted.items()):
+        queues: list[Any] = []
         try:
             with aws_errors(f"bucket {bucket}"):
                 current = s3.get_bucket_notification_configuration(Bucket=bucket)
+            queues = list(current.get("QueueConfigurations", []))
         except NoSuchBucket:
-            current = {}  # the plan creates the bucket first
-        have = {entry.get("Id") for entry in current.get("QueueConfigurations", [])}
+            pass  # the plan creates the bucket first
+        have = {entry.get("Id") for entry in queues}
         missing = sorted(routes - have)
         note = f"routes without a notification: {', '.join(missing)}" if missing else ""
         found.append(
