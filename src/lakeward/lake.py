@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from lakeward.events.quarantine import QuarantinedRecord, ReplayReport
     from lakeward.events.stream import RecordStream
     from lakeward.events.worker import WorkerStats
+    from lakeward.governance.apply import ApplyResult
+    from lakeward.governance.plan import Change, Plan
     from lakeward.ingest import IngestReport
     from lakeward.query import Estimate, HistoryEntry, QueryEngine, QueryResult
     from lakeward.storage.local_doctor import DoctorReport, Progress
@@ -384,6 +386,25 @@ class Lake(Closeable):
         """
         report: DoctorReport = self.store.doctor(repair=repair, gc=gc, progress=progress)
         return report
+
+    # -- governance --------------------------------------------------------------------------
+    def plan(self) -> Plan:
+        """What :meth:`apply` would change to make the lake what lakeward.yaml declares."""
+        from lakeward.governance.plan import make_plan
+
+        return make_plan(self)
+
+    def apply(
+        self, plan: Plan | None = None, *, on_change: Callable[[Change], None] | None = None
+    ) -> ApplyResult:
+        """Reconcile the lake with lakeward.yaml (see :mod:`lakeward.governance.apply`).
+
+        Raises:
+            InvalidRequest: The plan asks for a change AWS forbids; nothing was written.
+        """
+        from lakeward.governance.apply import apply_plan
+
+        return apply_plan(self, plan, on_change=on_change)
 
 
 def _as_date(value: date | str | None) -> date | None:
