@@ -219,3 +219,33 @@ def test_aws_event_queue_and_log_tables_are_planned_and_created(tmp_path: Path) 
         }
         lake.apply(plan)
         assert lake.plan().empty, [c.address for c in lake.plan().changes]
+
+
+def test_aws_roles_become_iam_roles_with_their_policy(tmp_path: Path) -> None:
+    import boto3
+
+    role = {
+        "roles.ingest.description": "EC2 runner, write-only to raw/",
+        "roles.ingest.access": [{"bucket": "lake", "zone": "raw", "permissions": ["write"]}],
+    }
+    with mock_aws(), open_lake("aws", tmp_path, **role) as lake:
+        plan = lake.plan()
+        assert ("create", "iam_role", "acme-test-ingest") in {
+            (c.action, c.kind, c.resource) for c in plan.changes
+        }
+        lake.apply(plan)
+        assert lake.plan().empty
+        iam = boto3.client("iam", region_name="us-east-1")
+        document = iam.get_role_policy(RoleName="acme-test-ingest", PolicyName="lakeward")
+        actions = {
+            s["Action"] if isinstance(s["Action"], str) else s["Action"][0]
+            for s in document["PolicyDocument"]["Statement"]
+        }
+        assert "s3:PutObject" in actions and "s3:DeleteObject" not in actions
+        iam.delete_role_policy(RoleName="acme-test-ingest", PolicyName="lakeward")
+        drift = lake.plan()
+        assert [(c.action, c.address) for c in drift.changes] == [
+            ("update", "iam_role.acme-test-ingest")
+        ]
+        lake.apply(drift)
+        assert lake.plan().empty

@@ -57,7 +57,7 @@ __all__ = [
     "translate_aws_error",
 ]
 
-Service = Literal["s3", "sqs", "dynamodb"]
+Service = Literal["s3", "sqs", "dynamodb", "iam"]
 NOTIFICATION_SID = "lakeward-s3-notifications"
 """``Sid`` of the queue-policy statement lakeward owns (other statements are kept)."""
 

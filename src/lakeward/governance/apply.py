@@ -98,7 +98,7 @@ def apply_plan(
 def _order(change: Change) -> int:
     # Buckets, then policies (a logs bucket must let S3 deliver before logging points at
     # it), then the other configurations in plan order, logging, the catalog, events.
-    ranks = {"bucket": 0, "policy": 1, "logging": 3, "catalog_database": 4}
+    ranks = {"bucket": 0, "policy": 1, "logging": 3, "catalog_database": 4, "iam_role": 4}
     return 5 if change.kind in _EVENT_KINDS else ranks.get(change.kind, 2)
 
 
@@ -109,6 +109,12 @@ def _apply_one(lake: Lake, change: Change) -> None:
         return
     if change.kind == "catalog_database":
         lake.catalog.create_database(change.resource, exist_ok=True)
+        return
+    if change.kind == "iam_role":
+        from lakeward.governance.iam_aws import ensure_role
+
+        by_name = {lake.config.physical_role(role): role for role in lake.config.roles}
+        ensure_role(lake.config, by_name[change.resource])
         return
     kind = BucketConfigKind(change.kind)
     value = None if change.action == "delete" else change.after

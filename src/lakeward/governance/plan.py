@@ -139,6 +139,9 @@ def make_plan(lake: Lake) -> Plan:
     events = _event_changes(lake)
     plan.changes.extend(events.changes)
     plan.checked += events.checked
+    if _is_aws(lake) and lake.config.roles:
+        plan.changes.extend(_iam_changes(lake))
+        plan.checked += len(lake.config.roles)
     return plan
 
 
@@ -323,3 +326,39 @@ def _event_changes(lake: Lake) -> _EventChanges:
         if not r.in_sync
     ]
     return _EventChanges(changes, len(resources))
+
+
+# -- IAM roles (aws lakes; local lakes enforce the same policies in-process) -----------------------
+
+
+def _is_aws(lake: Lake) -> bool:
+    return lake.config.backend.type == "aws"
+
+
+def _iam_changes(lake: Lake) -> list[Change]:
+    from lakeward.governance.iam_aws import describe_roles
+
+    changes = []
+    for state in describe_roles(lake.config):
+        wanted = {"trust": state.wanted_trust, "policy": state.wanted_policy}
+        if not state.exists:
+            changes.append(Change("create", "iam_role", state.name, after=wanted))
+            continue
+        actual = {"trust": state.trust, "policy": state.policy}
+        if _canonical_json(actual) != _canonical_json(wanted):
+            changes.append(Change("update", "iam_role", state.name, before=actual, after=wanted))
+    return changes
+
+
+def _canonical_json(value: Any) -> str:
+    """Policies compare as documents: key order and one-element lists do not matter."""
+
+    def normal(item: Any) -> Any:
+        if isinstance(item, Mapping):
+            return {key: normal(inner) for key, inner in sorted(item.items())}
+        if isinstance(item, list):
+            items = [normal(inner) for inner in item]
+            return items[0] if len(items) == 1 else items
+        return item
+
+    return json.dumps(normal(value), sort_keys=True)
