@@ -10,7 +10,18 @@ from typing import Annotated
 
 import typer
 
-from lakeward.cli import admin, crawl, events, iam, ingest, objects, protect, query, stream
+from lakeward.cli import (
+    admin,
+    auditlog,
+    crawl,
+    events,
+    iam,
+    ingest,
+    objects,
+    protect,
+    query,
+    stream,
+)
 from lakeward.cli._common import CliState, out
 
 app = typer.Typer(
@@ -72,6 +83,7 @@ query.register(app)
 crawl.register(app)
 protect.register(app)
 admin.register(app)
+auditlog.register(app)
 
 
 def run() -> None:
