@@ -73,7 +73,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 
-_ADDED_COLUMNS = {"versions": {"sse": "TEXT", "sse_kms_key_id": "TEXT"}}
+_ADDED_COLUMNS = {"versions": {"sse": "TEXT", "sse_kms_key_id": "TEXT", "restore_ready_at": "TEXT"}}
 """Columns added after schema 1 was released: lakes made before them get them on open."""
 
 

@@ -126,10 +126,19 @@ def _parse_time(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-def info_from_row(bucket: str, row: sqlite3.Row) -> ObjectInfo:
-    """Build the :class:`ObjectInfo` of one version row."""
+def info_from_row(bucket: str, row: sqlite3.Row, *, now: datetime | None = None) -> ObjectInfo:
+    """Build the :class:`ObjectInfo` of one version row.
+
+    With ``now``, a restore still running shows as ``restore_in_progress`` with its
+    ``restore_ready_at`` (and no ``restored_until`` yet), as S3's HeadObject does; without
+    it the stored times are returned as they are.
+    """
     until = _parse_time(row["lock_until"])
     retention = Retention(row["lock_mode"], until) if row["lock_mode"] and until else None
+    restored_until = _parse_time(row["restored_until"])
+    ready_at = _parse_time(row["restore_ready_at"])
+    ongoing = ready_at is not None and now is not None and ready_at > now
+    shown_ready = ready_at if ongoing or now is None else None  # no clock: the raw value
     return ObjectInfo(
         bucket=bucket,
         key=row["key"],
@@ -143,7 +152,9 @@ def info_from_row(bucket: str, row: sqlite3.Row) -> ObjectInfo:
         storage_class=row["storage_class"],
         retention=retention,
         legal_hold=bool(row["legal_hold"]),
-        restored_until=_parse_time(row["restored_until"]),
+        restored_until=None if ongoing else restored_until,
+        restore_in_progress=ongoing,
+        restore_ready_at=shown_ready,
         server_side_encryption=row["sse"],
         sse_kms_key_id=row["sse_kms_key_id"],
     )

@@ -304,6 +304,7 @@ def object_info(bucket: str, key: str, response: Mapping[str, Any]) -> ObjectInf
         retention=Retention(mode=mode, retain_until=_utc(until)) if mode and until else None,
         legal_hold=response.get("ObjectLockLegalHoldStatus") == "ON",
         restored_until=_restored_until(response.get("Restore")),
+        restore_in_progress='ongoing-request="true"' in (response.get("Restore") or ""),
         server_side_encryption=response.get("ServerSideEncryption"),
         sse_kms_key_id=response.get("SSEKMSKeyId"),
     )

@@ -102,6 +102,11 @@ class ObjectInfo:
     legal_hold: bool = False
     restored_until: datetime | None = None
     """For archived classes: until when a restored copy is readable."""
+    restore_in_progress: bool = False
+    """For archived classes: a restore was requested and has not completed yet."""
+    restore_ready_at: datetime | None = None
+    """While a restore runs: when the copy becomes readable (None when the backend does not
+    say; S3 only reports ``ongoing-request="true"``)."""
     server_side_encryption: str | None = None
     """``AES256`` (SSE-S3) or ``aws:kms`` (SSE-KMS); None when the backend did not say."""
     sse_kms_key_id: str | None = None
@@ -484,6 +489,20 @@ class ObjectStore(Closeable, abc.ABC):
         version_id: str | None = None,
     ) -> None:
         """Request a temporary readable copy of an archived version."""
+
+    def transition(self, bucket: str, key: str, version_id: str, storage_class: str) -> ObjectInfo:
+        """Move one version to another storage class in place, as a lifecycle transition does.
+
+        No new version is written and no ``ObjectCreated`` event is sent.
+
+        Raises:
+            NotSupported: The backend's own lifecycle service moves versions (S3).
+        """
+        raise NotSupported(
+            f"the {self.scheme} backend moves versions between storage classes with its own "
+            "lifecycle rules: S3 applies these rules itself; `lakeward lifecycle run "
+            "--dry-run` shows what it will do"
+        )
 
     def doctor(self, *, repair: bool = False, gc: bool = False, progress: Any = None) -> Any:
         """Check the backend's own files against its metadata (local backend only).

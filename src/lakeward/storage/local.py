@@ -24,7 +24,6 @@ from lakeward.errors import (
     BucketNotEmpty,
     ChecksumMismatch,
     InvalidObjectState,
-    InvalidRequest,
     InvalidRetention,
     LakeCorrupted,
     LakeError,
@@ -34,6 +33,7 @@ from lakeward.errors import (
 )
 from lakeward.layout import validate_bucket_name, validate_key
 from lakeward.storage import _local_lock as lock_rules
+from lakeward.storage import _local_restore as restore_rules
 from lakeward.storage._local_db import LakeDB
 from lakeward.storage._local_files import LakeFiles, StagedBody
 from lakeward.storage._local_listing import list_all_versions, list_current
@@ -108,8 +108,11 @@ class LocalObjectStore(ObjectStore):
 
     @classmethod
     def from_uri(cls, rest: str, **options: Any) -> LocalObjectStore:
-        """Open ``local://<rest>``; ``rest`` is a relative or absolute folder."""
-        clock = options.get("clock")
+        """Open ``local://<rest>``; ``rest`` is a relative or absolute folder.
+
+        Without a ``clock`` option, ``LAKEWARD_NOW`` (ISO date/date-time, UTC) pins the clock.
+        """
+        clock = options.get("clock") or restore_rules.clock_from_env()
         return cls(Path(rest or ".lake"), clock=clock)
 
     def close(self) -> None:
@@ -480,11 +483,11 @@ class LocalObjectStore(ObjectStore):
 
     def head(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:  # noqa: D102
         row = self._find(self.db.conn(), bucket, key, version_id)
-        return info_from_row(bucket, row)
+        return info_from_row(bucket, row, now=self.clock())
 
     def get(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectBody:  # noqa: D102
         row = self._find(self.db.conn(), bucket, key, version_id)
-        info = info_from_row(bucket, row)
+        info = info_from_row(bucket, row, now=self.clock())
         self._require_readable(info)
         try:
             stream = self.files.blob_path(info.sha256).open("rb")
@@ -496,15 +499,7 @@ class LocalObjectStore(ObjectStore):
         return ObjectBody(info, stream)
 
     def _require_readable(self, info: ObjectInfo) -> None:
-        if info.storage_class not in ARCHIVED_CLASSES:
-            return
-        if info.restored_until is not None and info.restored_until > self.clock():
-            return
-        raise InvalidObjectState(
-            f"s3://{info.bucket}/{info.key} is in {info.storage_class} and not restored: "
-            f"run `lakeward restore s3://{info.bucket}/{info.key} --days N` and read it "
-            "once the restore completes"
-        )
+        restore_rules.require_readable(info, self.clock())
 
     def _find(
         self, conn: sqlite3.Connection, bucket: str, key: str, version_id: str | None
@@ -639,7 +634,7 @@ class LocalObjectStore(ObjectStore):
             check_storage_class(storage_class)
         with self._writing() as conn:
             src = self._find(conn, src_bucket, src_key, src_version_id)
-            self._require_readable(info_from_row(src_bucket, src))
+            self._require_readable(info_from_row(src_bucket, src, now=self.clock()))
             require_bucket(conn, dst_bucket)
             fields = {
                 "size": src["size"],
@@ -705,7 +700,7 @@ class LocalObjectStore(ObjectStore):
             row = self._find(conn, bucket, key, version_id)
             conn.execute("UPDATE versions SET legal_hold = ? WHERE seq = ?", (int(on), row["seq"]))
 
-    def restore(  # noqa: D102
+    def restore(
         self,
         bucket: str,
         key: str,
@@ -714,10 +709,17 @@ class LocalObjectStore(ObjectStore):
         tier: str = "Standard",
         version_id: str | None = None,
     ) -> None:
-        if days < 1:
-            raise InvalidRequest(f"restore days must be at least 1, got {days}")
-        if tier not in ("Standard", "Bulk", "Expedited"):
-            raise InvalidRequest(f"restore tier must be Standard, Bulk or Expedited, got {tier!r}")
+        """Request a readable copy; it becomes readable after the tier's delay.
+
+        The delays are AWS's published upper bounds (see :mod:`._local_restore`), on this
+        store's clock. A restore already running is left as it is; asking again for a
+        completed copy sets its expiry anew at once, as S3 does.
+
+        Raises:
+            InvalidRequest: Bad days or tier, or Expedited for DEEP_ARCHIVE.
+            InvalidObjectState: The version is not archived.
+        """
+        restore_rules.check_restore_request(days, tier)
         with self.db.write() as conn:
             row = self._find(conn, bucket, key, version_id)
             if row["storage_class"] not in ARCHIVED_CLASSES:
@@ -725,8 +727,42 @@ class LocalObjectStore(ObjectStore):
                     f"s3://{bucket}/{key} is in {row['storage_class']}, which is readable "
                     "as it is: restore is only for GLACIER and DEEP_ARCHIVE objects"
                 )
-            until = (self.clock() + timedelta(days=days)).isoformat()
-            conn.execute(
-                "UPDATE versions SET restored_until = ? WHERE seq = ?", (until, row["seq"])
+            info, now = info_from_row(bucket, row, now=self.clock()), self.clock()
+            if info.restore_in_progress:
+                return
+            restored = info.restored_until is not None and info.restored_until > now
+            ready = (
+                now if restored else now + restore_rules.restore_delay(row["storage_class"], tier)
             )
-            self._emit(conn, "ObjectRestore:Completed", row)
+            until = (ready + timedelta(days=days)).isoformat()
+            conn.execute(
+                "UPDATE versions SET restored_until = ?, restore_ready_at = ? WHERE seq = ?",
+                (until, ready.isoformat(), row["seq"]),
+            )
+            self._emit(conn, "ObjectRestore:Post", row)
+
+    def transition(self, bucket: str, key: str, version_id: str, storage_class: str) -> ObjectInfo:
+        """Move one version to another class in place, as an S3 lifecycle transition does.
+
+        The version keeps its id, body and Last-Modified; no new version is written and no
+        ``ObjectCreated`` event is sent (the outbox gets S3's ``LifecycleTransition``). A
+        restored copy does not survive the move.
+
+        Raises:
+            NoSuchVersion: The version does not exist.
+            InvalidObjectState: It is a delete marker.
+        """
+        check_storage_class(storage_class)
+        with self.db.write() as conn:
+            row = self._find(conn, bucket, key, version_id)
+            if row["storage_class"] == storage_class:
+                return info_from_row(bucket, row, now=self.clock())
+            cursor = conn.execute(
+                "UPDATE versions SET storage_class = ?, restored_until = NULL,"
+                " restore_ready_at = NULL WHERE seq = ? RETURNING *",
+                (storage_class, row["seq"]),
+            )
+            moved: sqlite3.Row = cursor.fetchone()
+            cursor.close()
+            self._emit(conn, "LifecycleTransition", moved)
+        return info_from_row(bucket, moved, now=self.clock())
