@@ -61,6 +61,7 @@ def test_boto3_only_in_aws_modules() -> None:
                 "queue_sqs.py",
                 "logtable_dynamodb.py",
                 "notifications_aws.py",
+                "iam_aws.py",
                 "glue.py",
                 "_glue_shapes.py",
                 "s3_source.py",
