@@ -12,6 +12,7 @@ import typer
 
 from lakeward.cli import (
     admin,
+    audit,
     auditlog,
     crawl,
     events,
@@ -75,6 +76,7 @@ def main(
 
 
 objects.register(app)
+audit.register(app)
 iam.register(app)
 ingest.register(app)
 events.register(app)
