@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lakeward.errors import InvalidRequest
-from lakeward.governance.lifecycle import due_at, storage_class_on, validate_lifecycle
+from lakeward.errors import (
+    ConfigError,
+    InvalidObjectState,
+    InvalidRequest,
+    NoSuchKey,
+    NotSupported,
+)
+from lakeward.governance.lifecycle import (
+    due_at,
+    run_lifecycle,
+    storage_class_on,
+    validate_lifecycle,
+)
+from lakeward.storage import BucketConfigKind, ObjectStore, Retention, open_store
+from lakeward.storage.local import LocalObjectStore
+from lakeward.storage.ops import iter_versions
 
 BIG = 256 * 1024  # over S3's 128 KiB default transition minimum
 T0 = datetime(2026, 1, 1, 10, 30, tzinfo=UTC)
@@ -389,3 +405,428 @@ def test_noncurrent_keeps_what_it_reached_while_current() -> None:
 def test_noncurrent_needs_its_since_date() -> None:
     with pytest.raises(InvalidRequest, match="noncurrent_since"):
         cls(NONCURRENT, day(1), current=False)
+
+
+def test_a_rule_moves_on_down_its_own_waterfall() -> None:
+    rules = config(
+        rule(
+            Transitions=[
+                {"Days": 30, "StorageClass": "INTELLIGENT_TIERING"},
+                {"Days": 90, "StorageClass": "GLACIER_IR"},
+            ]
+        )
+    )
+    assert cls(rules, day(60)) == "INTELLIGENT_TIERING"
+    assert cls(rules, day(100)) == "GLACIER_IR"
+
+
+def test_a_preferred_but_warmer_proposal_does_not_move_a_version_back() -> None:
+    rules = config(
+        rule(ID="early", Transitions=[{"Days": 10, "StorageClass": "GLACIER_IR"}]),
+        rule(ID="late", Transitions=[{"Days": 30, "StorageClass": "INTELLIGENT_TIERING"}]),
+    )
+    assert cls(rules, day(40)) == "GLACIER_IR"
+
+
+# ------------------------------------------------------------------ run_lifecycle (local)
+
+
+class Clock:
+    """A settable clock for the local store."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(T0)
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> Iterator[LocalObjectStore]:
+    with LocalObjectStore(tmp_path / "lake", clock=clock) as opened:
+        yield opened
+
+
+def make_bucket(
+    store: ObjectStore, rules: dict[str, Any], *, versioned: bool = True, lock: bool = False
+) -> str:
+    name = "lake"
+    store.create_bucket(name, object_lock=lock)
+    if versioned and not lock:
+        store.put_bucket_config(name, BucketConfigKind.VERSIONING, {"Status": "Enabled"})
+    store.put_bucket_config(name, BucketConfigKind.LIFECYCLE, rules)
+    return name
+
+
+def body(size: int = BIG) -> bytes:
+    return b"x" * size
+
+
+def snapshot(store: ObjectStore, bucket: str) -> list[tuple[str, str, bool, str, datetime]]:
+    return [
+        (v.key, v.version_id, v.is_delete_marker, v.storage_class, v.last_modified)
+        for v in iter_versions(store, bucket)
+    ]
+
+
+def events(store: LocalObjectStore) -> list[str]:
+    return [
+        r["event_name"]
+        for r in store.db.conn().execute("SELECT event_name FROM outbox ORDER BY id")
+    ]
+
+
+THREE_STEPS = config(
+    rule(
+        Filter={"Prefix": "raw/"},
+        Transitions=[
+            {"Days": 30, "StorageClass": "STANDARD_IA"},
+            {"Days": 90, "StorageClass": "GLACIER"},
+            {"Days": 365, "StorageClass": "DEEP_ARCHIVE"},
+        ],
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        (day(30.5), "STANDARD"),
+        (day(31), "STANDARD_IA"),
+        (day(91), "GLACIER"),
+        (day(366), "DEEP_ARCHIVE"),
+    ],
+)
+def test_transitions_at_30_90_365_days(
+    store: LocalObjectStore, as_of: datetime, expected: str
+) -> None:
+    bucket = make_bucket(store, THREE_STEPS)
+    first = store.put(bucket, "raw/a.csv", body())
+    store.put(bucket, "other/b.csv", body())
+    report = run_lifecycle(store, as_of=as_of)
+    info = store.head(bucket, "raw/a.csv")
+    assert info.storage_class == expected
+    assert info.version_id == first.version_id and info.last_modified == first.last_modified
+    assert store.head(bucket, "other/b.csv").storage_class == "STANDARD"
+    moved = expected != "STANDARD"
+    assert report.counts == ({"transition": 1} if moved else {})
+    assert report.bytes_moved == ({expected: BIG} if moved else {})
+    assert len(snapshot(store, bucket)) == 2  # a transition writes no version
+    assert events(store).count("LifecycleTransition") == int(moved)
+    assert events(store).count("ObjectCreated:Put") == 2
+
+
+def test_runs_on_successive_dates_walk_the_waterfall(store: LocalObjectStore) -> None:
+    bucket = make_bucket(store, THREE_STEPS)
+    store.put(bucket, "raw/a.csv", body())
+    steps = [
+        [(a.from_class, a.to_class) for a in run_lifecycle(store, as_of=when).actions]
+        for when in (day(31), day(91), day(366))
+    ]
+    assert steps == [
+        [("STANDARD", "STANDARD_IA")],
+        [("STANDARD_IA", "GLACIER")],
+        [("GLACIER", "DEEP_ARCHIVE")],
+    ]
+
+
+def test_expiring_a_current_version_adds_a_dated_delete_marker(store: LocalObjectStore) -> None:
+    bucket = make_bucket(store, config(rule(Expiration={"Days": 10})))
+    put = store.put(bucket, "k", body(10))
+    report = run_lifecycle(store, as_of=day(40))
+    assert [a.action for a in report.actions] == ["expire"]
+    with pytest.raises(NoSuchKey):
+        store.head(bucket, "k")
+    marker, old = list(iter_versions(store, bucket))
+    assert marker.is_delete_marker and marker.is_latest
+    assert marker.last_modified == day(11)  # when S3 would have expired it
+    assert report.actions[0].marker_id == marker.version_id
+    assert old.version_id == put.version_id and not old.is_latest
+
+
+def test_expiring_in_an_unversioned_bucket_deletes(store: LocalObjectStore) -> None:
+    bucket = make_bucket(store, config(rule(Expiration={"Days": 10})), versioned=False)
+    store.put(bucket, "k", body(10))
+    store.put(bucket, "young", body(10))
+    store.clock.now = day(5)  # type: ignore[attr-defined]
+    store.put(bucket, "young", body(11))
+    report = run_lifecycle(store, as_of=day(12))
+    assert report.counts == {"delete": 1}
+    assert [v.key for v in iter_versions(store, bucket)] == ["young"]
+
+
+def test_noncurrent_versions_transition_then_expire(store: LocalObjectStore, clock: Clock) -> None:
+    rules = config(
+        rule(
+            NoncurrentVersionTransitions=[{"NoncurrentDays": 30, "StorageClass": "GLACIER"}],
+            NoncurrentVersionExpiration={"NoncurrentDays": 90},
+        )
+    )
+    bucket = make_bucket(store, rules)
+    v1 = store.put(bucket, "k", body())
+    clock.now = day(10) + timedelta(hours=3)
+    v2 = store.put(bucket, "k", body(BIG + 1))
+    first = run_lifecycle(store, as_of=day(41))
+    assert [(a.version_id, a.action, a.to_class) for a in first.actions] == [
+        (v1.version_id, "transition", "GLACIER")
+    ]
+    assert store.head(bucket, "k").storage_class == "STANDARD"  # the current one stays
+    second = run_lifecycle(store, as_of=day(101))
+    assert [(a.version_id, a.action) for a in second.actions] == [
+        (v1.version_id, "delete-noncurrent")
+    ]
+    assert [v.version_id for v in iter_versions(store, bucket)] == [v2.version_id]
+
+
+def test_expired_object_delete_marker_is_removed(store: LocalObjectStore) -> None:
+    rules = config(rule(Expiration={"Days": 10}, NoncurrentVersionExpiration={"NoncurrentDays": 5}))
+    bucket = make_bucket(store, rules)
+    store.put(bucket, "k", body(10))
+    report = run_lifecycle(store, as_of=day(20))
+    assert [a.action for a in report.actions] == [
+        "expire",
+        "delete-noncurrent",
+        "remove-delete-marker",
+    ]
+    assert report.actions[2].version_id == report.actions[0].marker_id
+    assert snapshot(store, bucket) == []
+
+
+def test_delete_marker_flag_rule_removes_a_lone_marker(store: LocalObjectStore) -> None:
+    bucket = make_bucket(store, config(rule(Expiration={"ExpiredObjectDeleteMarker": True})))
+    store.put(bucket, "k", body(10))
+    store.delete(bucket, "k")
+    store.put(bucket, "kept", body(10))
+    store.delete(bucket, "kept")
+    (old,) = [v for v in iter_versions(store, bucket) if v.key == "kept" and not v.is_delete_marker]
+    store.delete(
+        bucket,
+        "k",
+        version_id=next(
+            v.version_id for v in iter_versions(store, bucket, "k") if not v.is_delete_marker
+        ),
+    )
+    report = run_lifecycle(store, as_of=day(1))
+    assert [(a.key, a.action) for a in report.actions] == [("k", "remove-delete-marker")]
+    assert [v.key for v in iter_versions(store, bucket)] == ["kept", "kept"]
+    assert old.version_id in [v.version_id for v in iter_versions(store, bucket)]
+
+
+@pytest.mark.parametrize(
+    ("filter_", "key", "tags", "size", "moved"),
+    [
+        ({"Prefix": "raw/"}, "raw/x", None, BIG, True),
+        ({"Prefix": "raw/"}, "curated/x", None, BIG, False),
+        ({"Tag": {"Key": "tier", "Value": "cold"}}, "x", {"tier": "cold"}, BIG, True),
+        ({"Tag": {"Key": "tier", "Value": "cold"}}, "x", {"tier": "warm"}, BIG, False),
+        ({"ObjectSizeGreaterThan": 1000}, "x", None, 1001, True),
+        ({"ObjectSizeGreaterThan": 1000}, "x", None, 1000, False),
+        ({}, "x", None, 1000, False),  # S3's default: nothing under 128 KiB moves
+    ],
+)
+def test_run_filters_by_prefix_tag_and_size(
+    store: LocalObjectStore,
+    filter_: dict[str, Any],
+    key: str,
+    tags: dict[str, str] | None,
+    size: int,
+    moved: bool,
+) -> None:
+    bucket = make_bucket(
+        store, config(rule(Filter=filter_, Transitions=[{"Days": 1, "StorageClass": "GLACIER_IR"}]))
+    )
+    store.put(bucket, key, body(size), tags=tags)
+    run_lifecycle(store, as_of=day(3))
+    assert store.head(bucket, key).storage_class == ("GLACIER_IR" if moved else "STANDARD")
+
+
+def test_object_lock_keeps_noncurrent_versions_until_it_ends(
+    store: LocalObjectStore, clock: Clock
+) -> None:
+    bucket = make_bucket(
+        store, config(rule(NoncurrentVersionExpiration={"NoncurrentDays": 1})), lock=True
+    )
+    held = store.put(bucket, "held", body(10), legal_hold=True)
+    kept = store.put(bucket, "kept", body(10), retention=Retention("GOVERNANCE", day(100)))
+    store.put(bucket, "held", body(11))
+    store.put(bucket, "kept", body(11))
+    report = run_lifecycle(store, as_of=day(10))
+    skipped = {a.key: a.reason for a in report.actions if a.action == "skip"}
+    assert set(skipped) == {"held", "kept"} and report.counts == {"skip": 2}
+    assert "legal hold" in skipped["held"]
+    assert "GOVERNANCE retention until 2026-04-11" in skipped["kept"]
+    later = run_lifecycle(store, as_of=day(101))
+    assert [(a.key, a.action) for a in later.actions] == [
+        ("held", "skip"),
+        ("kept", "delete-noncurrent"),
+    ]
+    remaining = [v.version_id for v in iter_versions(store, bucket)]
+    assert held.version_id in remaining and kept.version_id not in remaining
+
+
+def test_a_second_run_as_of_the_same_date_does_nothing(
+    store: LocalObjectStore, clock: Clock
+) -> None:
+    rules = config(
+        rule(
+            Transitions=[
+                {"Days": 30, "StorageClass": "STANDARD_IA"},
+                {"Days": 90, "StorageClass": "GLACIER"},
+            ],
+            Expiration={"Days": 200},
+            NoncurrentVersionTransitions=[{"NoncurrentDays": 30, "StorageClass": "DEEP_ARCHIVE"}],
+            NoncurrentVersionExpiration={"NoncurrentDays": 300},
+        )
+    )
+    bucket = make_bucket(store, rules)
+    for n in range(4):
+        clock.now = day(n * 40)
+        store.put(bucket, f"k{n % 2}", body(BIG + n))
+    first = run_lifecycle(store, as_of=day(330))
+    assert first.counts["transition"] >= 3 and first.counts["expire"] == 2
+    before = snapshot(store, bucket)
+    again = run_lifecycle(store, as_of=day(330))
+    assert again.actions == [] and snapshot(store, bucket) == before
+
+
+def test_dry_run_writes_nothing_and_reports_what_a_run_does(
+    store: LocalObjectStore, clock: Clock
+) -> None:
+    rules = config(
+        rule(Transitions=[{"Days": 30, "StorageClass": "GLACIER"}], Expiration={"Days": 100})
+    )
+    bucket = make_bucket(store, rules)
+    store.put(bucket, "old", body())
+    clock.now = day(50)
+    store.put(bucket, "new", body())
+    before, outbox = snapshot(store, bucket), events(store)
+    dry = run_lifecycle(store, as_of=day(120), dry_run=True)
+    assert snapshot(store, bucket) == before and events(store) == outbox
+    real = run_lifecycle(store, as_of=day(120))
+    strip = [(a.key, a.action, a.from_class, a.to_class) for a in dry.actions]
+    assert strip == [(a.key, a.action, a.from_class, a.to_class) for a in real.actions]
+    assert strip == [
+        ("new", "transition", "STANDARD", "GLACIER"),
+        ("old", "transition", "STANDARD", "GLACIER"),
+        ("old", "expire", "GLACIER", None),
+    ]
+    assert dry.dry_run and dry.counts == real.counts
+
+
+def test_only_the_named_buckets_and_those_with_rules(store: LocalObjectStore) -> None:
+    bucket = make_bucket(store, THREE_STEPS)
+    store.create_bucket("plain")
+    store.put(bucket, "raw/a", body())
+    assert run_lifecycle(store, as_of=day(40), buckets=["plain"]).buckets == []
+    seen: list[tuple[str, int, int]] = []
+    report = run_lifecycle(store, as_of=day(40), progress=lambda b, d, t: seen.append((b, d, t)))
+    assert report.buckets == [bucket] and seen == [(bucket, 1, 1)]
+    assert report.aborted_multipart_uploads == 0
+
+
+@pytest.fixture
+def s3_store() -> Iterator[ObjectStore]:
+    import boto3
+    from moto import mock_aws
+
+    from lakeward.storage.s3 import S3ObjectStore
+
+    with mock_aws(), S3ObjectStore(boto3.client("s3", region_name="us-east-1")) as opened:
+        yield opened
+
+
+def test_on_s3_only_the_dry_run_works(s3_store: ObjectStore) -> None:
+    bucket = make_bucket(
+        s3_store, config(rule(Transitions=[{"Days": 0, "StorageClass": "GLACIER"}]))
+    )
+    s3_store.put(bucket, "k", body())
+    when = datetime.now(UTC) + timedelta(days=2)
+    with pytest.raises(NotSupported, match="S3 applies these rules itself"):
+        run_lifecycle(s3_store, as_of=when)
+    dry = run_lifecycle(s3_store, as_of=when, dry_run=True)
+    assert [(a.key, a.to_class) for a in dry.actions] == [("k", "GLACIER")]
+    assert s3_store.head(bucket, "k").storage_class == "STANDARD"
+
+
+# ------------------------------------------------------------------ local store: transition, restore
+
+
+def test_transition_changes_the_class_in_place(store: LocalObjectStore) -> None:
+    store.create_bucket("cold")
+    put = store.put("cold", "k", b"data")
+    info = store.transition("cold", "k", put.version_id, "GLACIER")
+    assert info.storage_class == "GLACIER" and info.version_id == put.version_id
+    assert events(store) == ["ObjectCreated:Put", "LifecycleTransition"]
+    with pytest.raises(InvalidObjectState, match="not restored"):
+        store.get("cold", "k")
+
+
+@pytest.mark.parametrize(
+    ("storage_class", "tier", "delay"),
+    [
+        ("GLACIER", "Expedited", timedelta(minutes=5)),
+        ("GLACIER", "Standard", timedelta(hours=5)),
+        ("GLACIER", "Bulk", timedelta(hours=12)),
+        ("DEEP_ARCHIVE", "Standard", timedelta(hours=12)),
+        ("DEEP_ARCHIVE", "Bulk", timedelta(hours=48)),
+    ],
+)
+def test_restore_completes_after_the_tier_delay(
+    store: LocalObjectStore, clock: Clock, storage_class: str, tier: str, delay: timedelta
+) -> None:
+    store.create_bucket("cold")
+    store.put("cold", "k", b"frozen", storage_class=storage_class)
+    store.restore("cold", "k", days=2, tier=tier)
+    info = store.head("cold", "k")
+    assert info.restore_in_progress and info.restore_ready_at == T0 + delay
+    assert info.restored_until is None
+    clock.now = T0 + delay - timedelta(seconds=1)
+    with pytest.raises(InvalidObjectState, match="restore in progress, ready at"):
+        store.get("cold", "k")
+    store.restore("cold", "k", days=5, tier=tier)  # already running: nothing changes
+    clock.now = T0 + delay
+    with store.get("cold", "k") as stream:
+        assert stream.read() == b"frozen"
+    done = store.head("cold", "k")
+    assert not done.restore_in_progress and done.restore_ready_at is None
+    assert done.restored_until == T0 + delay + timedelta(days=2)
+    clock.now = T0 + delay + timedelta(days=2)
+    with pytest.raises(InvalidObjectState, match="not restored"):
+        store.get("cold", "k")
+
+
+def test_deep_archive_expedited_is_refused(store: LocalObjectStore) -> None:
+    store.create_bucket("cold")
+    store.put("cold", "k", b"frozen", storage_class="DEEP_ARCHIVE")
+    with pytest.raises(InvalidRequest, match="Expedited tier is not offered for DEEP_ARCHIVE"):
+        store.restore("cold", "k", days=1, tier="Expedited")
+    assert not store.head("cold", "k").restore_in_progress
+
+
+def test_restoring_a_restored_copy_extends_it_at_once(
+    store: LocalObjectStore, clock: Clock
+) -> None:
+    store.create_bucket("cold")
+    store.put("cold", "k", b"frozen", storage_class="GLACIER")
+    store.restore("cold", "k", days=1, tier="Expedited")
+    clock.now = T0 + timedelta(hours=1)
+    store.restore("cold", "k", days=3, tier="Bulk")
+    info = store.head("cold", "k")
+    assert not info.restore_in_progress and info.restored_until == clock.now + timedelta(days=3)
+
+
+def test_lakeward_now_pins_the_clock_of_a_local_lake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LAKEWARD_NOW", "2027-12-01")
+    with open_store(f"local://{tmp_path / 'lake'}") as opened:
+        opened.create_bucket("cold")
+        assert opened.put("cold", "k", b"x").last_modified == datetime(2027, 12, 1, tzinfo=UTC)
+    monkeypatch.setenv("LAKEWARD_NOW", "next tuesday")
+    with pytest.raises(ConfigError, match="LAKEWARD_NOW: 'next tuesday' is not an ISO date"):
+        open_store(f"local://{tmp_path / 'lake'}")

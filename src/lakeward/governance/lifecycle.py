@@ -41,54 +41,46 @@ None
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
+from itertools import groupby
 from typing import Any
 
-from lakeward.errors import InvalidRequest
+from lakeward.errors import InvalidRequest, NoSuchConfiguration, NotSupported
+from lakeward.governance._lifecycle_validate import (
+    LIFECYCLE_CLASSES,
+    MAX_RULES,
+    NEXT_CLASSES,
+    StepProblem,
+    noncurrent_days,
+    rule_filter,
+    transition_step_problems,
+    validate_lifecycle,
+)
+from lakeward.storage.base import BucketConfigKind, ObjectStore, ObjectVersion
+from lakeward.storage.ops import iter_versions
 
 __all__ = [
+    "ACTIONS",
     "LIFECYCLE_CLASSES",
     "MAX_RULES",
+    "LifecycleAction",
+    "LifecycleReport",
     "StepProblem",
+    "due_at",
+    "expiration_due",
     "matching_rules",
+    "noncurrent_expiration_due",
+    "run_lifecycle",
     "storage_class_on",
     "transition_step_problems",
     "validate_lifecycle",
 ]
 
-LIFECYCLE_CLASSES = (
-    "STANDARD_IA",
-    "INTELLIGENT_TIERING",
-    "ONEZONE_IA",
-    "GLACIER_IR",
-    "GLACIER",
-    "DEEP_ARCHIVE",
-)
-"""The classes a lifecycle transition may move versions to."""
-
-MAX_RULES = 1000
-"""The most rules one lifecycle configuration may hold."""
-
-_IA_CLASSES = frozenset({"STANDARD_IA", "ONEZONE_IA"})
-_IA_MINIMUM_DAYS = 30
 _SMALL_OBJECT_BYTES = 128 * 1024
 _SIZE_EXEMPT_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
-
-_NEXT_CLASSES: dict[str, frozenset[str]] = {
-    "STANDARD": frozenset(LIFECYCLE_CLASSES),
-    "STANDARD_IA": frozenset(
-        {"INTELLIGENT_TIERING", "ONEZONE_IA", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"}
-    ),
-    "INTELLIGENT_TIERING": frozenset({"ONEZONE_IA", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"}),
-    "ONEZONE_IA": frozenset({"GLACIER", "DEEP_ARCHIVE"}),
-    "GLACIER_IR": frozenset({"GLACIER", "DEEP_ARCHIVE"}),
-    "GLACIER": frozenset({"DEEP_ARCHIVE"}),
-    "DEEP_ARCHIVE": frozenset(),
-}
-"""The waterfall: from each class, the classes a lifecycle transition can move it to."""
 
 _PREFERENCE = {
     "STANDARD": 0,
@@ -101,235 +93,7 @@ _PREFERENCE = {
 }
 """Which transition S3 picks when several are due the same day (higher wins)."""
 
-_COLDNESS = {
-    "STANDARD": 0,
-    "STANDARD_IA": 1,
-    "INTELLIGENT_TIERING": 1,
-    "ONEZONE_IA": 1,
-    "GLACIER_IR": 2,
-    "GLACIER": 3,
-    "DEEP_ARCHIVE": 4,
-}
-"""How cold each class is: going to a lower number is going back up the waterfall."""
-
-
-# ------------------------------------------------------------------- validation
-
-
-@dataclass(frozen=True)
-class StepProblem:
-    """One broken rule in a list of transitions (and the expiration after them)."""
-
-    index: int | None
-    """The transition's position, or None for the expiration."""
-    field: str
-    """``days``, ``storage_class`` or ``expiration``."""
-    message: str
-
-
-def transition_step_problems(
-    steps: Sequence[tuple[int, str]], expiration_days: int | None
-) -> Iterator[StepProblem]:
-    """Check one rule's transitions (days, class) and its expiration days as S3 does.
-
-    Shared by :func:`validate_lifecycle` (S3 shapes) and :mod:`lakeward.config_rules`
-    (lakeward.yaml), so both refuse exactly what S3 refuses.
-
-    Args:
-        steps: The transitions in the order given: (days, storage class).
-        expiration_days: The days of the matching expiration, if any.
-
-    Yields:
-        One problem per broken rule.
-
-    >>> [p.message for p in transition_step_problems([(10, "STANDARD_IA")], None)]
-    ['STANDARD_IA needs days >= 30 (got 10): S3 refuses earlier transitions to the IA tiers']
-    """
-    previous: tuple[int, str] | None = None
-    for index, (days, storage_class) in enumerate(steps):
-        yield from _one_step_problems(index, days, storage_class)
-        if storage_class not in _NEXT_CLASSES:
-            continue
-        if previous is not None:
-            yield from _order_problems(index, previous, (days, storage_class))
-        previous = (days, storage_class)
-    last = max((days for days, _ in steps), default=None)
-    if expiration_days is not None and last is not None and expiration_days <= last:
-        yield StepProblem(
-            None,
-            "expiration",
-            f"{expiration_days} must be greater than every transition's days (the last is "
-            f"at {last}): objects expire after they have moved",
-        )
-
-
-def _one_step_problems(index: int, days: int, storage_class: str) -> Iterator[StepProblem]:
-    if storage_class not in LIFECYCLE_CLASSES:
-        close = difflib.get_close_matches(storage_class, LIFECYCLE_CLASSES, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        yield StepProblem(
-            index,
-            "storage_class",
-            f"unknown storage class {storage_class!r} (use one of "
-            f"{', '.join(LIFECYCLE_CLASSES)}){hint}",
-        )
-    if days < 0:
-        yield StepProblem(index, "days", f"must be 0 or more (got {days})")
-    elif storage_class in _IA_CLASSES and days < _IA_MINIMUM_DAYS:
-        yield StepProblem(
-            index,
-            "days",
-            f"{storage_class} needs days >= {_IA_MINIMUM_DAYS} (got {days}): S3 refuses "
-            "earlier transitions to the IA tiers",
-        )
-
-
-def _order_problems(
-    index: int, previous: tuple[int, str], step: tuple[int, str]
-) -> Iterator[StepProblem]:
-    (before, old), (days, new) = previous, step
-    if days <= before:
-        yield StepProblem(
-            index,
-            "days",
-            f"transitions must come in increasing days: {days} is not after the previous "
-            f"transition's {before}",
-        )
-    elif old in _IA_CLASSES and days - before < _IA_MINIMUM_DAYS:
-        yield StepProblem(
-            index,
-            "days",
-            f"{days} must be at least {_IA_MINIMUM_DAYS} days after the transition to {old} "
-            f"(day {before}): S3 keeps objects {_IA_MINIMUM_DAYS} days in the IA tiers",
-        )
-    if new == old:
-        yield StepProblem(
-            index, "storage_class", f"the previous transition already moves objects to {new}"
-        )
-    elif new not in _NEXT_CLASSES[old]:
-        allowed = ", ".join(c for c in LIFECYCLE_CLASSES if c in _NEXT_CLASSES[old]) or "none"
-        what = (
-            f"cannot go back from {old} to the warmer {new}"
-            if _COLDNESS[new] < _COLDNESS[old]
-            else f"S3 does not transition {old} to {new}"
-        )
-        yield StepProblem(
-            index, "storage_class", f"{what}: from {old} objects can only move to {allowed}"
-        )
-
-
-def validate_lifecycle(config: Mapping[str, Any]) -> list[str]:
-    """Check a lifecycle configuration (``{"Rules": [...]}``) the way S3's API does.
-
-    Args:
-        config: The configuration in boto3's shape.
-
-    Returns:
-        One message per problem, each starting with the element's path (empty: valid).
-
-    >>> validate_lifecycle({"Rules": [{"ID": "a", "Status": "Enabled", "Filter": {},
-    ...     "Expiration": {"Days": 0}}]})
-    ['Rules[0].Expiration.Days: must be 1 or more days (got 0)']
-    """
-    rules = config.get("Rules")
-    if not isinstance(rules, list) or not rules:
-        return ["Rules: a lifecycle configuration needs at least one rule"]
-    problems: list[str] = []
-    if len(rules) > MAX_RULES:
-        problems.append(f"Rules: {len(rules)} rules; S3 allows at most {MAX_RULES}")
-    seen: dict[str, int] = {}
-    for index, rule in enumerate(rules):
-        path = f"Rules[{index}]"
-        rule_id = str(rule.get("ID", ""))
-        if rule_id in seen:
-            problems.append(f"{path}.ID: duplicate id {rule_id!r} (also Rules[{seen[rule_id]}])")
-        seen.setdefault(rule_id, index)
-        problems.extend(f"{path}.{text}" for text in _rule_problems(rule))
-    return problems
-
-
-def _rule_problems(rule: Mapping[str, Any]) -> Iterator[str]:
-    if len(str(rule.get("ID", ""))) > 255:
-        yield "ID: rule ids are at most 255 characters"
-    if rule.get("Status") not in ("Enabled", "Disabled"):
-        yield f"Status: must be Enabled or Disabled (got {rule.get('Status')!r})"
-    yield from _filter_problems(_rule_filter(rule))
-    actions = (
-        "Transitions",
-        "Expiration",
-        "NoncurrentVersionTransitions",
-        "NoncurrentVersionExpiration",
-        "AbortIncompleteMultipartUpload",
-    )
-    if not any(rule.get(action) for action in actions):
-        yield f"the rule does nothing: add at least one of {', '.join(actions)}"
-    yield from _expiration_problems(rule)
-    yield from _steps_problems(rule, "Transitions", "Days", "Expiration")
-    yield from _steps_problems(
-        rule, "NoncurrentVersionTransitions", "NoncurrentDays", "NoncurrentVersionExpiration"
-    )
-
-
-def _filter_problems(spec: Mapping[str, Any]) -> Iterator[str]:
-    low, high = spec.get("ObjectSizeGreaterThan"), spec.get("ObjectSizeLessThan")
-    if low is not None and high is not None and high <= low:
-        yield (
-            f"Filter.ObjectSizeLessThan: {high} must be greater than ObjectSizeGreaterThan "
-            f"({low}), or the rule matches nothing"
-        )
-
-
-def _expiration_problems(rule: Mapping[str, Any]) -> Iterator[str]:
-    expiration = rule.get("Expiration") or {}
-    dated = "Days" in expiration or "Date" in expiration
-    if expiration.get("ExpiredObjectDeleteMarker") and dated:
-        yield "Expiration: ExpiredObjectDeleteMarker cannot be given with Days or Date"
-    for key, value in (
-        ("Expiration.Days", expiration.get("Days")),
-        ("NoncurrentVersionExpiration.NoncurrentDays", _noncurrent_days(rule)),
-        (
-            "AbortIncompleteMultipartUpload.DaysAfterInitiation",
-            (rule.get("AbortIncompleteMultipartUpload") or {}).get("DaysAfterInitiation"),
-        ),
-    ):
-        if value is not None and value < 1:
-            yield f"{key}: must be 1 or more days (got {value})"
-
-
-def _noncurrent_days(rule: Mapping[str, Any]) -> int | None:
-    days: int | None = (rule.get("NoncurrentVersionExpiration") or {}).get("NoncurrentDays")
-    return days
-
-
-def _steps_problems(
-    rule: Mapping[str, Any], name: str, days_key: str, expiration_name: str
-) -> Iterator[str]:
-    transitions = rule.get(name) or []
-    if any("Date" in step for step in transitions):
-        return  # date-based transitions: only the classes can be checked
-    steps = [(int(step.get(days_key, 0)), str(step.get("StorageClass"))) for step in transitions]
-    expiration = (rule.get(expiration_name) or {}).get(days_key)
-    fields = {"days": days_key, "storage_class": "StorageClass"}
-    for problem in transition_step_problems(steps, expiration):
-        if problem.index is None:
-            yield f"{expiration_name}.{days_key}: {problem.message}"
-        else:
-            yield f"{name}[{problem.index}].{fields[problem.field]}: {problem.message}"
-
-
 # ------------------------------------------------------------------- evaluation
-
-
-def _rule_filter(rule: Mapping[str, Any]) -> dict[str, Any]:
-    """The rule's filter flattened to Prefix/Tags/ObjectSize* (legacy top-level Prefix too)."""
-    if "Filter" not in rule:
-        return {"Prefix": rule.get("Prefix", "")}
-    spec = dict(rule.get("Filter") or {})
-    flat: dict[str, Any] = dict(spec.pop("And", None) or {})
-    if "Tag" in spec:
-        flat["Tags"] = [spec.pop("Tag")]
-    flat.update(spec)
-    return flat
 
 
 def _filter_matches(spec: Mapping[str, Any], key: str, tags: Mapping[str, str], size: int) -> bool:
@@ -358,7 +122,7 @@ def matching_rules(
     """
     found = []
     for rule in (rules or {}).get("Rules") or []:
-        if rule.get("Status") == "Enabled" and _filter_matches(_rule_filter(rule), key, tags, size):
+        if rule.get("Status") == "Enabled" and _filter_matches(rule_filter(rule), key, tags, size):
             found.append(rule)
     return found
 
@@ -387,7 +151,7 @@ def _step_due(step: Mapping[str, Any], start: datetime, days_key: str) -> dateti
 
 def _too_small(rule: Mapping[str, Any], storage_class: str, size: int, default: str) -> bool:
     """Whether S3's default minimum object size keeps this version from the transition."""
-    spec = _rule_filter(rule)
+    spec = rule_filter(rule)
     if "ObjectSizeGreaterThan" in spec or "ObjectSizeLessThan" in spec:
         return False
     if default == "varies_by_storage_class" and storage_class in _SIZE_EXEMPT_CLASSES:
@@ -395,36 +159,55 @@ def _too_small(rule: Mapping[str, Any], storage_class: str, size: int, default: 
     return size < _SMALL_OBJECT_BYTES
 
 
-def _walk_transitions(events: list[tuple[datetime, str]], start_class: str, until: datetime) -> str:
-    """Apply due transitions in time order; on one day the preferred supported class wins."""
+_Steps = list[list[tuple[datetime, str]]]
+"""Transitions per matching rule: (due, storage class)."""
+
+
+def _walk_transitions(steps: _Steps, start_class: str, until: datetime) -> str:
+    """The class after every transition due by ``until``, day by day.
+
+    On each day a step falls due, every rule proposes its latest due step; S3's
+    preference picks one, which applies if the waterfall allows it from the class the
+    version is in (nothing ever moves back up).
+    """
     current = start_class
-    for day in sorted({due for due, _ in events if due <= until}):
-        options = [c for due, c in events if due == day and c in _NEXT_CLASSES.get(current, ())]
+    for day in sorted({due for rule in steps for due, _ in rule if due <= until}):
+        proposals = [_latest(rule, day) for rule in steps]
+        options = [c for c in proposals if c is not None]
         if options:
-            current = max(options, key=_PREFERENCE.__getitem__)
+            target = max(options, key=lambda c: _PREFERENCE.get(c, -1))
+            if target in NEXT_CLASSES.get(current, ()):
+                current = target
     return current
 
 
-def _transition_events(
+def _latest(rule_steps: list[tuple[datetime, str]], day: datetime) -> str | None:
+    due = [(when, _PREFERENCE.get(c, -1), c) for when, c in rule_steps if when <= day]
+    return max(due)[2] if due else None
+
+
+def _transition_steps(
     matching: list[dict[str, Any]],
     start: datetime,
     size: int,
     default: str,
     *,
     noncurrent: bool,
-) -> list[tuple[datetime, str]]:
+) -> _Steps:
     name, days_key = (
         ("NoncurrentVersionTransitions", "NoncurrentDays")
         if noncurrent
         else ("Transitions", "Days")
     )
-    events = []
+    steps = []
     for rule in matching:
+        rule_steps = []
         for step in rule.get(name) or []:
             storage_class = str(step.get("StorageClass"))
             if not _too_small(rule, storage_class, size, default):
-                events.append((_step_due(step, start, days_key), storage_class))
-    return events
+                rule_steps.append((_step_due(step, start, days_key), storage_class))
+        steps.append(rule_steps)
+    return steps
 
 
 def expiration_due(matching: list[dict[str, Any]], created: datetime) -> datetime | None:
@@ -446,7 +229,7 @@ def noncurrent_expiration_due(
     dues = [
         due_at(noncurrent_since, days)
         for rule in matching
-        if (days := _noncurrent_days(rule)) is not None
+        if (days := noncurrent_days(rule)) is not None
     ]
     return min(dues, default=None)
 
@@ -495,7 +278,7 @@ def storage_class_on(
         return start_class
     matching = matching_rules(rules, key=key, tags=tags, size=size)
     default = str((rules or {}).get("TransitionDefaultMinimumObjectSize", ""))
-    events = _transition_events(matching, created, size, default, noncurrent=False)
+    events = _transition_steps(matching, created, size, default, noncurrent=False)
     if current:
         expires = expiration_due(matching, created)
         if expires is not None and expires <= on:
@@ -511,5 +294,355 @@ def storage_class_on(
     if deleted is not None and deleted <= on:
         return None
     reached = _walk_transitions(events, start_class, min(on, since))
-    later = _transition_events(matching, since, size, default, noncurrent=True)
+    later = _transition_steps(matching, since, size, default, noncurrent=True)
     return _walk_transitions(later, reached, on)
+
+
+# ------------------------------------------------------------------- the runner
+
+Progress = Callable[[str, int, int], None]
+"""Called as ``progress(bucket, done, total)`` while versions are evaluated."""
+
+ACTIONS = (
+    "transition",
+    "expire",
+    "delete",
+    "delete-noncurrent",
+    "remove-delete-marker",
+    "skip",
+)
+"""What a run can do: move a version; expire a current version (delete marker); delete it
+(unversioned bucket); delete a noncurrent version; remove an expired object delete
+marker; or skip a deletion that object lock forbids."""
+
+_NEW_MARKER = "(new delete marker)"
+
+
+@dataclass(frozen=True)
+class LifecycleAction:
+    """One thing a lifecycle run did (or, dry, would do) to one version."""
+
+    bucket: str
+    key: str
+    version_id: str
+    action: str
+    """One of :data:`ACTIONS`."""
+    from_class: str | None = None
+    to_class: str | None = None
+    size: int = 0
+    reason: str = ""
+    at: datetime | None = None
+    """When S3 would have acted (the action's due moment)."""
+    marker_id: str = ""
+    """For ``expire`` in a versioned bucket: the delete marker it added (empty when dry)."""
+
+
+@dataclass
+class LifecycleReport:
+    """What :func:`run_lifecycle` did, per action and per storage class."""
+
+    as_of: datetime
+    dry_run: bool
+    buckets: list[str] = field(default_factory=list)
+    actions: list[LifecycleAction] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    """Action → how many."""
+    bytes_moved: dict[str, int] = field(default_factory=dict)
+    """Storage class → bytes transitioned into it."""
+    aborted_multipart_uploads: int = 0
+    """The local backend keeps no incomplete multipart uploads: always 0 there."""
+
+    def add(self, action: LifecycleAction) -> None:
+        """Record one action."""
+        self.actions.append(action)
+        self.counts[action.action] = self.counts.get(action.action, 0) + 1
+        if action.action == "transition" and action.to_class:
+            moved = self.bytes_moved.get(action.to_class, 0) + action.size
+            self.bytes_moved[action.to_class] = moved
+
+
+@dataclass(frozen=True)
+class _Bucket:
+    """What a run needs to know about one bucket."""
+
+    name: str
+    rules: dict[str, Any]
+    versioning: str | None
+    as_of: datetime
+    needs_tags: bool
+
+
+def run_lifecycle(
+    store: ObjectStore,
+    *,
+    as_of: datetime,
+    dry_run: bool = False,
+    buckets: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> LifecycleReport:
+    """Apply every bucket's lifecycle configuration as S3 would have by ``as_of``.
+
+    Transitions current and noncurrent versions in place, expires current versions (a
+    delete marker in a versioned bucket, a deletion otherwise), permanently deletes
+    expired noncurrent versions unless object lock protects them (skipped, with the
+    reason), and removes expired object delete markers. A second run as of the same date
+    does nothing. Delete markers are dated when S3 would have written them.
+
+    Args:
+        store: The object store (writes need the local backend; dry runs work on both).
+        as_of: The date to act as of (timezone-aware, or naive UTC).
+        dry_run: Only report what would be done.
+        buckets: Only these buckets (default: every bucket with a lifecycle configuration).
+        progress: Optional ``progress(bucket, done, total)`` callback.
+
+    Returns:
+        The report: every action, counts per action, bytes moved per class.
+
+    Raises:
+        NotSupported: A run that writes, on a backend whose own service applies lifecycle.
+    """
+    as_of = _utc(as_of)
+    if not dry_run and not _can_transition(store):
+        raise NotSupported(
+            f"the {store.scheme or 'this'} backend runs lifecycle itself: S3 applies these "
+            "rules itself; `lakeward lifecycle run --dry-run` shows what it will do"
+        )
+    report = LifecycleReport(as_of=as_of, dry_run=dry_run)
+    for name in buckets if buckets is not None else store.list_buckets():
+        target = _bucket(store, name, as_of)
+        if target is None:
+            continue
+        report.buckets.append(name)
+        _run_bucket(store, target, report, progress)
+    return report
+
+
+def _can_transition(store: ObjectStore) -> bool:
+    return type(store).transition is not ObjectStore.transition
+
+
+def _bucket(store: ObjectStore, name: str, as_of: datetime) -> _Bucket | None:
+    try:
+        rules = store.get_bucket_config(name, BucketConfigKind.LIFECYCLE)
+    except NoSuchConfiguration:
+        return None
+    versioning = store.get_bucket_config(name, BucketConfigKind.VERSIONING).get("Status")
+    needs_tags = any(rule_filter(rule).get("Tags") for rule in rules.get("Rules") or [])
+    return _Bucket(name, rules, versioning, as_of, needs_tags)
+
+
+def _run_bucket(
+    store: ObjectStore, bucket: _Bucket, report: LifecycleReport, progress: Progress | None
+) -> None:
+    versions = list(iter_versions(store, bucket.name))  # all first: acting moves the markers
+    done = 0
+    for _, group in groupby(versions, key=lambda v: v.key):
+        key_versions = list(group)
+        marker = ""
+        for action in _plan_key(store, bucket, key_versions):
+            if not report.dry_run:
+                action = _apply(store, bucket, action, marker)
+                marker = action.marker_id or marker
+            report.add(action)
+        done += len(key_versions)
+        if progress is not None:
+            progress(bucket.name, done, len(versions))
+
+
+def _tags(store: ObjectStore, bucket: _Bucket, version: ObjectVersion) -> dict[str, str]:
+    if not bucket.needs_tags or version.is_delete_marker:
+        return {}
+    return store.get_tags(bucket.name, version.key, version_id=version.version_id)
+
+
+def _plan_key(
+    store: ObjectStore, bucket: _Bucket, versions: list[ObjectVersion]
+) -> list[LifecycleAction]:
+    """The actions one key's versions (newest first) are due by ``as_of``."""
+    actions: list[LifecycleAction] = []
+    survivors = list(versions)
+    noncurrent: list[tuple[ObjectVersion, datetime, str]] = []
+    newer: ObjectVersion | None = None
+    for version in versions:
+        if version.is_latest and not version.is_delete_marker:
+            expired = _plan_current(store, bucket, version, actions)
+            if expired is not None:
+                _expire_current(bucket, version, expired, survivors, noncurrent)
+        elif newer is not None and not version.is_delete_marker:
+            noncurrent.append((version, newer.last_modified, version.storage_class))
+        newer = version
+    for version, since, start in noncurrent:
+        if _plan_noncurrent(store, bucket, version, since, start, actions):
+            survivors.remove(version)
+    actions.extend(_plan_marker(bucket, survivors))
+    return actions
+
+
+def _plan_current(
+    store: ObjectStore, bucket: _Bucket, version: ObjectVersion, actions: list[LifecycleAction]
+) -> tuple[datetime, str] | None:
+    """Plan the current version's transition; return (when, class) if it expires."""
+    tags = _tags(store, bucket, version)
+    matching = matching_rules(bucket.rules, key=version.key, tags=tags, size=version.size)
+    created = _utc(version.last_modified)
+    expires = expiration_due(matching, created)
+    expired = expires is not None and expires <= bucket.as_of
+    until = expires if expires is not None and expired else bucket.as_of
+    default = str(bucket.rules.get("TransitionDefaultMinimumObjectSize", ""))
+    steps = _transition_steps(matching, created, version.size, default, noncurrent=False)
+    reached = _walk_transitions(steps, version.storage_class, until)
+    if reached != version.storage_class:
+        actions.append(_transition(bucket, version, version.storage_class, reached))
+    if not expired:
+        return None
+    kind = "delete" if bucket.versioning is None else "expire"
+    reason = "expired: deleted" if kind == "delete" else "expired: delete marker added"
+    actions.append(
+        LifecycleAction(
+            bucket.name,
+            version.key,
+            version.version_id,
+            kind,
+            reached,
+            None,
+            version.size,
+            reason,
+            expires,
+        )
+    )
+    return until, reached
+
+
+def _expire_current(
+    bucket: _Bucket,
+    version: ObjectVersion,
+    expired: tuple[datetime, str],
+    survivors: list[ObjectVersion],
+    noncurrent: list[tuple[ObjectVersion, datetime, str]],
+) -> None:
+    """Update the planned state after a current version expires."""
+    survivors.remove(version)
+    if bucket.versioning is None:
+        return
+    when, reached = expired
+    marker = ObjectVersion(version.key, _NEW_MARKER, True, True, when)
+    survivors.insert(0, marker)
+    if not (bucket.versioning == "Suspended" and version.version_id == "null"):
+        survivors.insert(1, version)
+        noncurrent.append((version, when, reached))
+
+
+def _transition(
+    bucket: _Bucket, version: ObjectVersion, from_class: str, to_class: str
+) -> LifecycleAction:
+    return LifecycleAction(
+        bucket.name, version.key, version.version_id, "transition", from_class, to_class,
+        version.size,
+    )  # fmt: skip
+
+
+def _plan_noncurrent(
+    store: ObjectStore,
+    bucket: _Bucket,
+    version: ObjectVersion,
+    since: datetime,
+    start: str,
+    actions: list[LifecycleAction],
+) -> bool:
+    """Plan one noncurrent version; return True when it is deleted."""
+    tags = _tags(store, bucket, version)
+    target = storage_class_on(
+        bucket.rules, key=version.key, tags=tags, size=version.size,
+        created=version.last_modified, on=bucket.as_of, current=False,
+        noncurrent_since=since, start_class=start,
+    )  # fmt: skip
+    if target is not None:
+        if target != start:
+            actions.append(_transition(bucket, version, start, target))
+        return False
+    blocked = _lock_reason(store, bucket, version)
+    action = "skip" if blocked else "delete-noncurrent"
+    actions.append(
+        LifecycleAction(
+            bucket.name,
+            version.key,
+            version.version_id,
+            action,
+            start,
+            None,
+            version.size,
+            blocked or "noncurrent version expired: deleted permanently",
+        )
+    )
+    return not blocked
+
+
+def _lock_reason(store: ObjectStore, bucket: _Bucket, version: ObjectVersion) -> str:
+    """Why object lock forbids deleting this version as of the run ('' when it does not)."""
+    info = store.head(bucket.name, version.key, version_id=version.version_id)
+    if info.legal_hold:
+        return "object lock: legal hold on; S3 lifecycle does not delete it"
+    retention = info.retention
+    if retention is not None and _utc(retention.retain_until) > bucket.as_of:
+        return (
+            f"object lock: {retention.mode} retention until "
+            f"{retention.retain_until.isoformat()}; S3 lifecycle does not delete it"
+        )
+    return ""
+
+
+def _plan_marker(bucket: _Bucket, survivors: list[ObjectVersion]) -> list[LifecycleAction]:
+    """Remove an expired object delete marker (the key's only remaining version)."""
+    if len(survivors) != 1 or not survivors[0].is_delete_marker:
+        return []
+    marker = survivors[0]
+    for rule in matching_rules(bucket.rules, key=marker.key, tags={}, size=0):
+        expiration = rule.get("Expiration") or {}
+        if {"Days", "Date"} & expiration.keys() or expiration.get("ExpiredObjectDeleteMarker"):
+            return [
+                LifecycleAction(
+                    bucket.name,
+                    marker.key,
+                    marker.version_id,
+                    "remove-delete-marker",
+                    reason=f"expired object delete marker (rule {rule.get('ID', '')!r})",
+                )
+            ]
+    return []
+
+
+def _apply(
+    store: ObjectStore, bucket: _Bucket, action: LifecycleAction, marker: str
+) -> LifecycleAction:
+    """Carry out one planned action; return it with the ids it produced.
+
+    ``marker`` is the delete marker an earlier action on the key added in this run.
+    """
+    name, key = bucket.name, action.key
+    if action.action == "transition" and action.to_class:
+        store.transition(name, key, action.version_id, action.to_class)
+    elif action.action in ("expire", "delete"):
+        with _clock_at(store, action.at or bucket.as_of):
+            result = store.delete(name, key)
+        if result.delete_marker and result.version_id:
+            return replace(action, marker_id=result.version_id)
+    elif action.action in ("delete-noncurrent", "remove-delete-marker"):
+        if action.version_id == _NEW_MARKER:
+            action = replace(action, version_id=marker)
+        with _clock_at(store, bucket.as_of):
+            store.delete(name, key, version_id=action.version_id)
+    return action
+
+
+@contextmanager
+def _clock_at(store: ObjectStore, when: datetime) -> Iterator[None]:
+    """Let the local store act as of ``when`` (S3 would have acted then)."""
+    previous = getattr(store, "clock", None)
+    if previous is None:
+        yield
+        return
+    store.clock = lambda: when  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        store.clock = previous  # type: ignore[attr-defined]
