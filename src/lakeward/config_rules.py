@@ -24,6 +24,7 @@ from lakeward.config_models import (
     Transition,
     suggest,
 )
+from lakeward.governance._lifecycle_validate import transition_step_problems
 
 _BUCKET_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -40,8 +41,6 @@ STORAGE_CLASS_RANK = {
     "GLACIER": 3,
     "DEEP_ARCHIVE": 4,
 }
-_IA_CLASSES = ("STANDARD_IA", "ONEZONE_IA")
-_CLASS_ORDER = "IA tiers/INTELLIGENT_TIERING < GLACIER_IR < GLACIER < DEEP_ARCHIVE"
 DATASET_TAG_KEYS = ("Owner", "Classification", "Domain", "Dataset", "PII")
 MAX_DATASET_TAGS = 10 - len(DATASET_TAG_KEYS)
 _SIMPLE_TYPES = (
@@ -173,62 +172,13 @@ def _rule_action_problems(rule: LifecycleRule, path: str) -> Iterator[Problem]:
 def _transition_problems(
     transitions: list[Transition], path: str, expiration: int | None, expiration_path: str
 ) -> Iterator[Problem]:
-    previous: Transition | None = None
-    for index, transition in enumerate(transitions):
-        step = f"{path}[{index}]"
-        yield from _one_transition_problems(transition, step)
-        if transition.storage_class in STORAGE_CLASS_RANK:
-            if previous is not None:
-                yield from _order_problems(previous, transition, step)
-            previous = transition
-    last = max((transition.days for transition in transitions), default=None)
-    if expiration is not None and last is not None and expiration <= last:
-        yield Problem(
-            expiration_path,
-            f"{expiration} must be greater than every transition's days (the last is at "
-            f"{last}): objects expire after they have moved",
-        )
-
-
-def _one_transition_problems(transition: Transition, step: str) -> Iterator[Problem]:
-    storage_class = transition.storage_class
-    if storage_class not in STORAGE_CLASS_RANK:
-        yield Problem(
-            f"{step}.storage_class",
-            f"unknown storage class {storage_class!r} (use one of "
-            f"{', '.join(STORAGE_CLASS_RANK)}){suggest(storage_class, STORAGE_CLASS_RANK)}",
-        )
-    if transition.days < 0:
-        yield Problem(f"{step}.days", f"must be 0 or more (got {transition.days})")
-    elif storage_class in _IA_CLASSES and transition.days < 30:
-        yield Problem(
-            f"{step}.days",
-            f"{storage_class} needs days >= 30 (got {transition.days}): S3 refuses earlier "
-            "transitions to the IA tiers",
-        )
-
-
-def _order_problems(previous: Transition, transition: Transition, step: str) -> Iterator[Problem]:
-    if transition.days <= previous.days:
-        yield Problem(
-            f"{step}.days",
-            f"transitions must come in increasing days: {transition.days} is not after the "
-            f"previous transition's {previous.days}",
-        )
-    warmer = (
-        STORAGE_CLASS_RANK[transition.storage_class] < STORAGE_CLASS_RANK[previous.storage_class]
-    )
-    if transition.storage_class == previous.storage_class:
-        yield Problem(
-            f"{step}.storage_class",
-            f"the previous transition already moves objects to {transition.storage_class}",
-        )
-    elif warmer:
-        yield Problem(
-            f"{step}.storage_class",
-            f"cannot go back from {previous.storage_class} to the warmer "
-            f"{transition.storage_class}: the order is {_CLASS_ORDER}",
-        )
+    # One implementation of S3's rules for yaml and S3 shapes: lakeward.governance.lifecycle.
+    steps = [(transition.days, transition.storage_class) for transition in transitions]
+    for problem in transition_step_problems(steps, expiration):
+        if problem.index is None:
+            yield Problem(expiration_path, problem.message)
+        else:
+            yield Problem(f"{path}[{problem.index}].{problem.field}", problem.message)
 
 
 def _dataset_text_problems(dataset: DatasetConfig, path: str) -> Iterator[Problem]:
