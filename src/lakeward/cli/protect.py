@@ -9,7 +9,8 @@ import typer
 
 from lakeward.cli._common import JsonOption, handle_errors, out, print_json, state
 from lakeward.errors import InvalidRequest
-from lakeward.storage import Retention
+from lakeward.storage import ObjectInfo, Retention
+from lakeward.storage._local_restore import RESTORE_DELAYS
 
 VersionOption = typer.Option(None, "--version-id", help="Act on this version, not the latest.")
 UriArgument = typer.Argument(help="s3://BUCKET/KEY")
@@ -58,6 +59,9 @@ def head(
     }
     if info.restored_until:
         rows["restored until"] = info.restored_until.isoformat()
+    if info.restore_in_progress:
+        ready = info.restore_ready_at.isoformat() if info.restore_ready_at else "not known yet"
+        rows["restore"] = f"in progress, ready at {ready}"
     for name, value in rows.items():
         out.print(f"{name:>14}: {value}", markup=False)
 
@@ -66,18 +70,41 @@ def head(
 def restore(
     ctx: typer.Context,
     uri: Annotated[str, UriArgument],
-    days: Annotated[int, typer.Option(help="How many days the restored copy stays readable.")] = 1,
-    tier: Annotated[str, typer.Option(help="Standard, Bulk or Expedited.")] = "Standard",
+    days: Annotated[
+        int, typer.Option(help="How many days the copy stays readable once it is ready.")
+    ] = 1,
+    tier: Annotated[
+        str,
+        typer.Option(
+            help="Expedited (GLACIER: 5 min; not for DEEP_ARCHIVE), Standard (GLACIER 5 h, "
+            "DEEP_ARCHIVE 12 h) or Bulk (12 h / 48 h): AWS's upper bounds."
+        ),
+    ] = "Standard",
     version_id: str | None = VersionOption,
 ) -> None:
-    """Request a readable copy of a GLACIER or DEEP_ARCHIVE object."""
+    """Request a readable copy of a GLACIER or DEEP_ARCHIVE object; says when it is ready."""
     lake = state(ctx).lake()
     target = lake.resolve(uri)
     lake.store.restore(target.bucket, target.key, days=days, tier=tier, version_id=version_id)
+    info = lake.store.head(target.bucket, target.key, version_id=version_id)
     out.print(
-        f"restore requested: s3://{target.bucket}/{target.key} for {days} days ({tier})",
+        f"restore requested: s3://{target.bucket}/{target.key} for {days} days ({tier}): "
+        f"{_restore_status(info, tier, days)}",
         markup=False,
     )
+
+
+def _restore_status(info: ObjectInfo, tier: str, days: int) -> str:
+    if info.restore_ready_at is not None:
+        until = info.restore_ready_at + timedelta(days=days)
+        return f"ready at {info.restore_ready_at.isoformat()}, readable until {until.isoformat()}"
+    if info.restore_in_progress:
+        delay = RESTORE_DELAYS.get((info.storage_class, tier))
+        within = f"within {delay}" if delay else "in a while"
+        return f"in progress: S3 completes it {within}; `lakeward head` shows when it is done"
+    if info.restored_until is not None:
+        return f"readable now, until {info.restored_until.isoformat()}"
+    return "requested"
 
 
 @lock_app.command("retain")

@@ -69,10 +69,13 @@ __all__ = [
     "LifecycleAction",
     "LifecycleReport",
     "StepProblem",
+    "backend_now",
+    "backend_of",
     "due_at",
     "expiration_due",
     "matching_rules",
     "noncurrent_expiration_due",
+    "rule_filter",
     "run_lifecycle",
     "storage_class_on",
     "transition_step_problems",
@@ -400,8 +403,12 @@ def run_lifecycle(
 
     Raises:
         NotSupported: A run that writes, on a backend whose own service applies lifecycle.
+
+    The actions are S3's own, not a caller's: they go to the backend under any wrapper
+    (role enforcement, audit log), as S3 lifecycle acts outside IAM and CloudTrail.
     """
     as_of = _utc(as_of)
+    store = backend_of(store)
     if not dry_run and not _can_transition(store):
         raise NotSupported(
             f"the {store.scheme or 'this'} backend runs lifecycle itself: S3 applies these "
@@ -415,6 +422,20 @@ def run_lifecycle(
         report.buckets.append(name)
         _run_bucket(store, target, report, progress)
     return report
+
+
+def backend_of(store: ObjectStore) -> ObjectStore:
+    """The backend store under any wrappers (each keeps the store it wraps as ``inner``)."""
+    while isinstance(inner := getattr(store, "inner", None), ObjectStore):
+        store = inner
+    return store
+
+
+def backend_now(store: ObjectStore) -> datetime:
+    """The backend's now: a local lake's clock (``LAKEWARD_NOW``), else the real UTC now."""
+    clock = getattr(backend_of(store), "clock", None)
+    now = clock() if callable(clock) else datetime.now(UTC)
+    return _utc(now)
 
 
 def _can_transition(store: ObjectStore) -> bool:
