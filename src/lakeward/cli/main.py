@@ -18,6 +18,7 @@ from lakeward.cli import (
     events,
     iam,
     ingest,
+    lifecycle,
     objects,
     protect,
     query,
@@ -84,6 +85,7 @@ stream.register(app)
 query.register(app)
 crawl.register(app)
 protect.register(app)
+lifecycle.register(app)
 admin.register(app)
 auditlog.register(app)
 
