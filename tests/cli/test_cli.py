@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -236,7 +237,11 @@ def test_head_restore_and_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     code, _, err = run("cat", "s3://lake/raw/cold.csv")
     assert code == 1 and "InvalidObjectState" in err and "lakeward restore" in err
     assert run("restore", "s3://lake/raw/cold.csv", "--days", "2")[0] == 0
+    code, _, err = run("cat", "s3://lake/raw/cold.csv")
+    assert code == 1 and "restore in progress" in err  # Standard: up to 5 hours, as on S3
+    monkeypatch.setenv("LAKEWARD_NOW", (datetime.now(UTC) + timedelta(hours=6)).isoformat())
     assert run("cat", "s3://lake/raw/cold.csv")[1] == "c"
+    monkeypatch.delenv("LAKEWARD_NOW")
     code, _, err = run("lock", "hold", "s3://lake/raw/cold.csv", "on")
     assert code == 1 and "object lock" in err  # the starter's buckets have no object lock
     code, _, err = run(
