@@ -42,6 +42,7 @@ from lakeward.config_models import (
     suggest,
 )
 from lakeward.config_rules import (
+    budget_problems,
     dataset_problems,
     lifecycle_problems,
     role_problems,
@@ -515,6 +516,7 @@ def _semantic_problems(config: LakeConfig) -> list[Problem]:
         _check_datasets,
         route_problems,
         role_problems,
+        budget_problems,
     )
     return [problem for check in checks for problem in check(config)]
 

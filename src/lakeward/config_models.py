@@ -34,12 +34,14 @@ from pydantic import (
 from lakeward.errors import ConfigError
 
 __all__ = [
+    "BUDGET_SCOPES",
     "ROLE_PERMISSIONS",
     "TIME_PARTITIONS",
     "AccessLogging",
     "AwsBackend",
     "Backend",
     "BucketConfig",
+    "Budget",
     "CatalogSection",
     "Column",
     "DatasetConfig",
@@ -433,6 +435,27 @@ class Workgroup(_Model):
     description: str = ""
 
 
+BUDGET_SCOPES = ("lake", "bucket", "zone", "workgroup")
+"""What a budget may cover: the whole lake, or one ``bucket:``, ``zone:`` or ``workgroup:``."""
+
+
+class Budget(_Model):
+    """A cost budget (like AWS Budgets): an amount per period over a scope, with alerts."""
+
+    amount_usd: float = Field(gt=0)
+    period: Literal["monthly"] = "monthly"
+    scope: str = "lake"
+    """``lake``, ``bucket:<logical>``, ``zone:<zone>`` or ``workgroup:<name>``."""
+    alerts: list[float] = Field(default_factory=lambda: [50.0, 80.0, 100.0])
+    """Percentages of ``amount_usd``: ``warning`` below 100, ``breach`` at 100 or more."""
+
+    @property
+    def scope_parts(self) -> tuple[str, str | None]:
+        """The scope split into its kind and name, e.g. ``("bucket", "lake")``."""
+        kind, sep, name = self.scope.partition(":")
+        return kind.strip(), name.strip() if sep else None
+
+
 ROLE_PERMISSIONS = ("read", "write", "tag", "delete")
 """Permissions a role's ``access`` entry may grant (``read`` and ``write`` imply listing)."""
 
@@ -499,6 +522,7 @@ class LakeConfig(_Model):
     catalog: CatalogSection = Field(default_factory=CatalogSection)
     workgroups: dict[str, Workgroup] = Field(default_factory=_default_workgroups)
     roles: dict[str, RoleConfig] = Field(default_factory=dict)
+    budgets: dict[str, Budget] = Field(default_factory=dict)
     _config_path: Path | None = PrivateAttr(default=None)
 
     @property

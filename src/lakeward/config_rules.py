@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from lakeward.config_models import (
+    BUDGET_SCOPES,
     EVENT_NAMES,
     ROLE_PERMISSIONS,
     TIME_PARTITIONS,
@@ -411,6 +412,54 @@ def _copy_problems(config: LakeConfig, name: str, route: Route) -> Iterator[Prob
             f"{path}.destination_prefix",
             f"copies into {prefix!r} of the same bucket, which this route watches ({route.prefix!r}): "
             "every copy would trigger another copy; choose a destination outside the route's prefix",
+        )
+
+
+# ----------------------------------------------------------------- budgets
+
+
+def budget_problems(config: LakeConfig) -> Iterator[Problem]:
+    """Check every budget: its scope names something declared, its alerts are percentages."""
+    for name, budget in config.budgets.items():
+        path = f"budgets.{name}"
+        kind, target = budget.scope_parts
+        yield from _budget_scope_problems(config, kind, target, f"{path}.scope")
+        for index, threshold in enumerate(budget.alerts):
+            if not 0 < threshold <= 1000:
+                yield Problem(
+                    f"{path}.alerts[{index}]",
+                    f"{threshold:g} is not a percentage of the budget: use a number above 0, at most 1000 (e.g. 80)",
+                )
+        if len(set(budget.alerts)) != len(budget.alerts):
+            yield Problem(f"{path}.alerts", "lists a threshold twice")
+
+
+def _budget_scope_problems(
+    config: LakeConfig, kind: str, target: str | None, path: str
+) -> Iterator[Problem]:
+    if kind not in BUDGET_SCOPES:
+        yield Problem(
+            path,
+            f"unknown scope {kind!r}: write lake, bucket:<name>, zone:<zone> or "
+            f"workgroup:<name>{suggest(kind, BUDGET_SCOPES)}",
+        )
+        return
+    if kind == "lake":
+        if target is not None:
+            yield Problem(path, "the lake scope takes no name: write just 'lake'")
+        return
+    known = {
+        "bucket": list(config.buckets),
+        "zone": sorted({zone for bucket in config.buckets.values() for zone in bucket.zones}),
+        "workgroup": list(config.workgroups),
+    }[kind]
+    if not target:
+        yield Problem(path, f"name the {kind}: write {kind}:<name> (declared: {', '.join(known)})")
+    elif target not in known:
+        yield Problem(
+            path,
+            f"unknown {kind} {target!r} (declared: {', '.join(known) or 'none'})"
+            f"{suggest(target, known)}",
         )
 
 

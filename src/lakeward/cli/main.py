@@ -14,6 +14,7 @@ from lakeward.cli import (
     admin,
     audit,
     auditlog,
+    cost,
     crawl,
     events,
     iam,
@@ -84,6 +85,7 @@ events.register(app)
 stream.register(app)
 query.register(app)
 crawl.register(app)
+cost.register(app)
 protect.register(app)
 lifecycle.register(app)
 admin.register(app)
