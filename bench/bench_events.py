@@ -129,6 +129,7 @@ import sys, time, resource
 import duckdb
 start = time.perf_counter()
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")  # it would print to stdout
 con.execute(
     f"COPY (SELECT * FROM read_json('{sys.argv[1]}', format='newline_delimited')) "
     f"TO '{sys.argv[2]}' (FORMAT parquet)"
@@ -168,7 +169,7 @@ def conversion(work: Path, mib: int) -> tuple[float, float]:
     for name, code, out, mode in runs:
         command = [sys.executable, "-c", code, str(source), str(out), mode]
         done = subprocess.run(command, capture_output=True, text=True, check=True)
-        seconds, rss_kib = done.stdout.split()
+        seconds, rss_kib = done.stdout.split()[-2:]
         results[name] = (float(seconds), int(rss_kib) / 1024)
     duck = results["raw DuckDB COPY"]
     print(f"conversion of {mib} MiB NDJSON ({n:,} records) to Parquet:")
@@ -194,13 +195,17 @@ def main() -> None:
     parser.add_argument(
         "--convert-mib", type=int, default=100, help="size of the NDJSON file to convert"
     )
+    parser.add_argument(
+        "--convert-only", action="store_true", help="run only the JSON→Parquet conversion"
+    )
     parser.add_argument("--dir", type=Path, default=HERE / ".work")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="events-", dir=args.dir))
     try:
-        throughput(work, args.events, args.concurrency)
-        latency(work, args.latency_events, args.rate)
+        if not args.convert_only:
+            throughput(work, args.events, args.concurrency)
+            latency(work, args.latency_events, args.rate)
         conversion(work, args.convert_mib)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -784,6 +784,30 @@ def test_fast_path_matches_record_by_record_with_declared_columns(
         assert fast_chunks == 10  # every chunk of 40 clean records was converted at once
 
 
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("dirty", [0.0, 0.05])
+@pytest.mark.parametrize("columns", [FAST_COLUMNS, ()], ids=["declared", "inferred"])
+def test_fast_path_parsed_in_parallel_blocks_matches_record_by_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int, dirty: float, columns: Any
+) -> None:
+    from lakeward.events import _convert_fast
+
+    monkeypatch.setattr(_convert_fast, "_BLOCK", 2048)  # each chunk spans several blocks
+    lines = [line for line in _fuzz_lines(seed, 400, dirty) if len(line) < 2000]
+    result, fast_chunks = _both_paths(
+        tmp_path,
+        monkeypatch,
+        "\n".join(lines) + "\n",
+        columns=columns,
+        timestamp_field="event_time",
+        anonymize={"email": "hash"},
+        salt="s",
+    )
+    assert result.rows_written > 0
+    if dirty == 0.0 and columns:
+        assert fast_chunks == 10  # every multi-block chunk was accepted
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_fast_path_matches_record_by_record_with_an_inferred_schema(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int

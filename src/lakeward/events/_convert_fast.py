@@ -28,6 +28,8 @@ FastResult = tuple[dict[PartitionKey, "pa.RecordBatch"], list[BadRecord], int]
 _INT_KINDS = {"tinyint": "int8", "smallint": "int16", "int": "int32", "integer": "int32"}
 _READ_KINDS = frozenset({"string", "bigint", "double", "boolean", "timestamp", *_INT_KINDS})
 _HASHABLE_KINDS = frozenset({"string", "bigint", "boolean", *_INT_KINDS})
+_BLOCK = 1 << 20
+"""Block size of Arrow's JSON reader: a chunk is split into blocks parsed on all cores."""
 _MAX_BRACKETS = 64
 """Lines nesting deeper may hit Python's recursion limit: never accepted here."""
 # Where Python's json and Arrow's parser may disagree: control characters (raw tabs in
@@ -100,7 +102,7 @@ class FastConverter:
         infer = self._converter.known is not None
         table = pj.read_json(
             pa.BufferReader(data),
-            read_options=pj.ReadOptions(use_threads=False, block_size=len(data) + 1),
+            read_options=pj.ReadOptions(use_threads=True, block_size=_BLOCK),
             parse_options=pj.ParseOptions(
                 explicit_schema=self._read_schema,
                 unexpected_field_behavior="infer" if infer else "ignore",
