@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from lakeward import Lake
 from lakeward.cli.main import app
+from lakeward.storage import BucketConfigKind
 
 CONFIG = """
 lake: {name: acme}
@@ -103,3 +104,22 @@ def test_restore_says_when_the_copy_is_ready(lake: Path, monkeypatch: pytest.Mon
 def test_bad_as_of_date_is_refused(lake: Path) -> None:
     code, _, err = run("lifecycle", "run", "--as-of", "soon")
     assert code == 1 and "--as-of 'soon' is not an ISO date" in err
+
+
+def test_show_exits_1_on_rules_s3_would_refuse(lake: Path) -> None:
+    bad = {
+        "Rules": [
+            {
+                "ID": "too-soon",
+                "Status": "Enabled",
+                "Filter": {},
+                "Transitions": [{"Days": 7, "StorageClass": "STANDARD_IA"}],
+            }
+        ]
+    }
+    with Lake.open(lake / "lakeward.yaml") as opened:
+        opened.store.put_bucket_config("acme-dev-lake", BucketConfigKind.LIFECYCLE, bad)
+    code, out, _ = run("lifecycle", "show", "--json")
+    assert code == 1
+    (problem,) = json.loads(out)["acme-dev-lake"]["problems"]
+    assert problem.startswith("Rules[0].Transitions[0].Days: STANDARD_IA needs days >= 30")
