@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from lakeward._closeable import Closeable
 from lakeward.config import load_config
 from lakeward.config_models import LakeConfig
-from lakeward.errors import InvalidRequest
+from lakeward.errors import ConfigError, InvalidRequest
 from lakeward.layout import S3Uri, parse_s3_uri
 from lakeward.storage import BucketConfigKind, ObjectInfo, ObjectStore, open_store
 from lakeward.storage.base import PutData
@@ -33,7 +33,10 @@ if TYPE_CHECKING:
     from lakeward.events.base import EventQueue, LogTable
     from lakeward.events.quarantine import QuarantinedRecord, ReplayReport
     from lakeward.events.stream import RecordStream
+    from lakeward.auditlog import AuditLog
+    from lakeward.auditlog.wrap import AuditingStore
     from lakeward.events.worker import WorkerStats
+    from lakeward.governance.policy_eval import Decision, Request
     from lakeward.governance.apply import ApplyResult
     from lakeward.governance.plan import Change, Plan
     from lakeward.ingest import IngestReport
@@ -76,6 +79,8 @@ class Lake(Closeable):
         self._catalog: Catalog | None = None
         self._query_engine: QueryEngine | None = None
         self._log_tables: dict[str, LogTable] = {}
+        self._auditing: AuditingStore | None = None
+        self._own_log: AuditLog | None = None
 
     @classmethod
     def open(
@@ -105,15 +110,76 @@ class Lake(Closeable):
         """The object store, opened on first use."""
         if self._store is None:
             backend = self.config.backend
-            self._store = self._as_role(open_store(backend.store_uri(), **backend.store_options()))
+            raw = open_store(backend.store_uri(), **backend.store_options())
+            self._store = self._as_role(self._with_audit(raw))
         return self._store
+
+    def _with_audit(self, raw: ObjectStore) -> ObjectStore:
+        """Log every change made through the store in the lake's audit log.
+
+        An aws lake whose logs bucket does not exist yet (before the first ``apply``) has
+        nowhere to keep the log: its changes are then recorded only by ``apply``'s own
+        record, written once the bucket exists.
+        """
+        from lakeward.auditlog import logs_bucket, open_audit_log
+        from lakeward.auditlog.wrap import AuditingStore
+
+        if self.config.backend.type == "aws":
+            try:
+                if not raw.bucket_exists(logs_bucket(self.config)):
+                    return raw
+            except ConfigError:
+                return raw
+        actor = self._actor()
+        self._auditing = AuditingStore(raw, open_audit_log(self.config, raw), actor=actor)
+        return self._auditing
+
+    def _actor(self) -> str | None:
+        if self.role is None:
+            return None
+        from lakeward.governance.iam import role_arn
+
+        return role_arn(self.config, self.role)
 
     def _as_role(self, store: ObjectStore) -> ObjectStore:
         if self.role is None:
             return store
         from lakeward.governance.enforce import as_role
 
-        return as_role(self.config, store, self.role)
+        return as_role(self.config, store, self.role, on_denied=self._record_denied)
+
+    def _record_denied(self, request: Request, decision: Decision) -> None:
+        if self._auditing is not None:
+            actor = request.principal or self._actor()
+            self._auditing.record_denied(request.action, request.resource, decision.reason, actor)
+
+    @property
+    def audit_log(self) -> AuditLog:
+        """The lake's tamper-evident audit log (see :mod:`lakeward.auditlog`).
+
+        Raises:
+            ConfigError: An aws lake declares no logs bucket.
+        """
+        self.store  # noqa: B018 - opening the store opens the log it writes to
+        if self._auditing is not None:
+            return self._auditing.log
+        if self._own_log is None:
+            from lakeward.auditlog import open_audit_log
+
+            self._own_log = open_audit_log(self.config, self.backend_store)
+        return self._own_log
+
+    @property
+    def backend_store(self) -> ObjectStore:
+        """The backend's own store, under the audit-log and role wrappers of :attr:`store`.
+
+        Changes made through it are neither authorized nor logged: it is for lakeward's
+        machinery and tests, not for users' writes.
+        """
+        store = self.store
+        while isinstance(inner := getattr(store, "inner", None), ObjectStore):
+            store = inner
+        return store
 
     def close(self) -> None:
         """Close the store, the queue, the catalog and the log tables."""
@@ -132,6 +198,10 @@ class Lake(Closeable):
         if self._store is not None:
             self._store.close()
             self._store = None
+            self._auditing = None
+        if self._own_log is not None:
+            self._own_log.close()
+            self._own_log = None
 
     # -- addressing ----------------------------------------------------------------------
     def resolve(self, uri: str) -> S3Uri:

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from lakeward.auditlog import open_audit_log
 from lakeward.cli.main import app
 from lakeward.config import load_config
+from lakeward.starter import starter_yaml
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -22,7 +23,7 @@ def run(*args: str) -> tuple[int, str, str]:
 @pytest.fixture
 def lake_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
-    assert run("init", "--name", "acme")[0] == 0
+    (tmp_path / "lakeward.yaml").write_text(starter_yaml(name="acme", environment="dev"))
     config = load_config(tmp_path / "lakeward.yaml")
     with open_audit_log(config, None) as log:
         for n in range(1, 31):
@@ -73,3 +74,17 @@ def test_a_bad_public_key_file_is_a_clear_error(lake_dir: Path) -> None:
     (lake_dir / "junk.pub").write_text("nope")
     code, _, err = run("auditlog", "verify", "--public-key", "junk.pub")
     assert code == 1 and "AuditKeyError" in err and "lakeward auditlog public-key" in err
+
+
+def test_changes_made_through_the_cli_are_logged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run("init", "--name", "acme")[0] == 0
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    assert run("cp", "a.csv", "s3://lake/raw/a.csv")[0] == 0
+    code, out, _ = run("auditlog", "ls", "--json")
+    actions = [(r["action"], r["resource"]) for r in json.loads(out)]
+    assert ("s3:CreateBucket", "arn:aws:s3:::acme-dev-lake") in actions
+    assert actions[-1] == ("s3:PutObject", "arn:aws:s3:::acme-dev-lake/raw/a.csv")
+    assert run("auditlog", "verify")[0] == 0

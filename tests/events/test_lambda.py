@@ -10,7 +10,7 @@ from lakeward.storage.local import LocalObjectStore
 
 def s3_event(lake: Lake, key: str) -> dict[str, object]:
     lake.put(f"s3://landing/{key}", key.encode())
-    store = lake.store
+    store = lake.backend_store
     assert isinstance(store, LocalObjectStore)
     row = store.db.conn().execute("SELECT * FROM outbox ORDER BY id DESC LIMIT 1").fetchone()
     return notification([record_from_outbox(row, region="us-east-1")])

@@ -63,7 +63,7 @@ def test_replayed_events_write_nothing_twice(ioc_lake: Lake) -> None:
     from lakeward.events.model import notification, record_from_outbox
     from lakeward.storage.local import LocalObjectStore
 
-    store = ioc_lake.store
+    store = ioc_lake.backend_store
     assert isinstance(store, LocalObjectStore)
     rows = store.db.conn().execute("SELECT * FROM outbox WHERE key LIKE 'raw/%.ndjson'").fetchall()
     import json

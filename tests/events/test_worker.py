@@ -30,7 +30,7 @@ def test_replaying_an_event_changes_nothing(lake: Lake) -> None:
     lake.put("s3://landing/incoming/a.csv", b"a")
     assert lake.run_worker().processed == 1
     assert lake.queue.pending() == []
-    store = lake.store
+    store = lake.backend_store
     assert isinstance(store, LocalObjectStore)
     outbox = store.db.conn().execute("SELECT * FROM outbox ORDER BY id LIMIT 1").fetchone()
     body = json.dumps(notification([record_from_outbox(outbox)]))

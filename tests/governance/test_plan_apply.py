@@ -12,6 +12,7 @@ from moto import mock_aws
 from lakeward import Lake
 from lakeward.errors import InvalidRequest
 from lakeward.storage.base import BucketConfigKind
+from tests.moto_policies import evaluate_conditions
 
 BASE: dict[str, Any] = {
     "lake.name": "acme",
@@ -37,12 +38,18 @@ BASE: dict[str, Any] = {
 
 
 @pytest.fixture(params=["local", "aws"])
-def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     if request.param == "aws":
-        with mock_aws():
+        with mock_aws(), evaluate_conditions(monkeypatch):
             yield "aws"
     else:
         yield "local"
+
+
+@pytest.fixture
+def moto_conditions(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with evaluate_conditions(monkeypatch):
+        yield
 
 
 def open_lake(backend: str, tmp_path: Path, **extra: Any) -> Lake:
@@ -202,7 +209,9 @@ def test_enabling_object_lock_on_an_existing_bucket_is_irreversible_and_allowed(
         assert lake.plan().empty
 
 
-def test_aws_event_queue_and_log_tables_are_planned_and_created(tmp_path: Path) -> None:
+def test_aws_event_queue_and_log_tables_are_planned_and_created(
+    tmp_path: Path, moto_conditions: None
+) -> None:
     routes = {
         "routes.audit.bucket": "lake",
         "routes.audit.prefix": "raw/",
@@ -221,7 +230,9 @@ def test_aws_event_queue_and_log_tables_are_planned_and_created(tmp_path: Path) 
         assert lake.plan().empty, [c.address for c in lake.plan().changes]
 
 
-def test_aws_roles_become_iam_roles_with_their_policy(tmp_path: Path) -> None:
+def test_aws_roles_become_iam_roles_with_their_policy(
+    tmp_path: Path, moto_conditions: None
+) -> None:
     import boto3
 
     role = {

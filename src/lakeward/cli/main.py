@@ -17,6 +17,7 @@ from lakeward.cli import (
     cost,
     crawl,
     events,
+    govern,
     iam,
     ingest,
     lifecycle,
@@ -79,6 +80,7 @@ def main(
 
 objects.register(app)
 audit.register(app)
+govern.register(app)
 iam.register(app)
 ingest.register(app)
 events.register(app)

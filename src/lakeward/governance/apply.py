@@ -92,7 +92,23 @@ def apply_plan(
         result.applied.append(change)
         if on_change is not None:
             on_change(change)
+    if result.applied:
+        _record_apply(lake, result)
     return result
+
+
+def _record_apply(lake: Lake, result: ApplyResult) -> None:
+    """One audit record for the whole apply: what it changed, by address."""
+    from lakeward.auditlog.wrap import default_actor
+
+    config = lake.config.lake
+    details = {
+        "changes": [f"{c.symbol} {c.address}" for c in result.applied],
+        "summary": result.summary(),
+    }
+    actor = lake.role or default_actor()
+    resource = f"lakeward:lake/{config.name}-{config.environment}"
+    lake.audit_log.append("lakeward:Apply", resource, actor=actor, details=details)
 
 
 def _order(change: Change) -> int:
