@@ -28,17 +28,17 @@ from lakeward.storage.base import PutData
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from lakeward.auditlog import AuditLog
+    from lakeward.auditlog.wrap import AuditingStore
     from lakeward.catalog.base import Catalog
     from lakeward.catalog.crawler import CrawlReport
     from lakeward.events.base import EventQueue, LogTable
     from lakeward.events.quarantine import QuarantinedRecord, ReplayReport
     from lakeward.events.stream import RecordStream
-    from lakeward.auditlog import AuditLog
-    from lakeward.auditlog.wrap import AuditingStore
     from lakeward.events.worker import WorkerStats
-    from lakeward.governance.policy_eval import Decision, Request
     from lakeward.governance.apply import ApplyResult
     from lakeward.governance.plan import Change, Plan
+    from lakeward.governance.policy_eval import Decision, Request
     from lakeward.ingest import IngestReport
     from lakeward.query import Estimate, HistoryEntry, QueryEngine, QueryResult
     from lakeward.storage.local_doctor import DoctorReport, Progress
