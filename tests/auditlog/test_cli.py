@@ -84,6 +84,7 @@ def test_changes_made_through_the_cli_are_logged(
     (tmp_path / "a.csv").write_text("x\n1\n")
     assert run("cp", "a.csv", "s3://lake/raw/a.csv")[0] == 0
     code, out, _ = run("auditlog", "ls", "--json")
+    assert code == 0
     actions = [(r["action"], r["resource"]) for r in json.loads(out)]
     assert ("s3:CreateBucket", "arn:aws:s3:::acme-dev-lake") in actions
     assert actions[-1] == ("s3:PutObject", "arn:aws:s3:::acme-dev-lake/raw/a.csv")
