@@ -10,6 +10,7 @@ b'hello'
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,10 +38,13 @@ if TYPE_CHECKING:
     from lakeward.events.stream import RecordStream
     from lakeward.events.worker import WorkerStats
     from lakeward.governance.apply import ApplyResult
+    from lakeward.governance.audit import AuditReport
+    from lakeward.governance.cost import CostReport, Growth
     from lakeward.governance.plan import Change, Plan
     from lakeward.governance.policy_eval import Decision, Request
     from lakeward.ingest import IngestReport
     from lakeward.query import Estimate, HistoryEntry, QueryEngine, QueryResult
+    from lakeward.query.history import QueryHistory
     from lakeward.storage.local_doctor import DoctorReport, Progress
 
 __all__ = ["BucketStatus", "Lake", "load_lake"]
@@ -458,6 +462,44 @@ class Lake(Closeable):
         return report
 
     # -- governance --------------------------------------------------------------------------
+    def audit(self, **options: Any) -> AuditReport:
+        """Audit the lake against its controls (see :func:`lakeward.governance.audit.run_audit`).
+
+        Options: ``scrub`` (re-read every object, default True), ``progress``, ``buckets``,
+        ``workers``.
+        """
+        from lakeward.governance.audit import run_audit
+
+        return run_audit(self.config, self.store, **options)
+
+    def cost(
+        self, *, as_of: date | None = None, months: int = 12, growth: Sequence[Growth] = ()
+    ) -> CostReport:
+        """Price the lake now and project ``months`` months (see :mod:`lakeward.governance.cost`).
+
+        Write requests come from the audit log, query cost from the query history (local
+        lakes); GET requests are not recorded anywhere, so they are not priced.
+        """
+        from lakeward.governance.cost import cost_report
+
+        with contextlib.ExitStack() as stack:
+            history = self._local_query_history(stack)
+            try:
+                log = self.audit_log
+            except ConfigError:  # an aws lake without a logs bucket keeps no audit log
+                log = None
+            return cost_report(
+                self.config, self.store, history, log, as_of=as_of, months=months, growth=growth
+            )
+
+    def _local_query_history(self, stack: contextlib.ExitStack) -> QueryHistory | None:
+        root = getattr(self.config.backend, "root", None)
+        if root is None or not (Path(root) / "lake.db").exists():
+            return None
+        from lakeward.query.history import QueryHistory
+
+        return stack.enter_context(QueryHistory(Path(root) / "lake.db"))
+
     def plan(self) -> Plan:
         """What :meth:`apply` would change to make the lake what lakeward.yaml declares."""
         from lakeward.governance.plan import make_plan

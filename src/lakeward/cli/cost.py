@@ -10,7 +10,6 @@ import json
 import re
 import sys
 from collections import defaultdict
-from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -18,20 +17,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lakeward.cli._common import JsonOption, err, handle_errors, human_size, out, print_table, state
-from lakeward.errors import ConfigError, InvalidRequest
+from lakeward.errors import InvalidRequest
 from lakeward.governance.cost import (
     TO_DATE,
     CostReport,
     Growth,
     MonthCost,
-    cost_report,
     parse_growth,
 )
 
 if TYPE_CHECKING:
-    from lakeward.governance.cost import AuditSource
-    from lakeward.lake import Lake
-    from lakeward.query.history import QueryHistory
+    pass
 
 _PROJECT_RE = re.compile(r"^\s*(\d+)\s*([my]?)\s*$")
 
@@ -98,13 +94,7 @@ def cost(
 ) -> None:
     """Storage, request and query cost at AWS list prices, projected month by month."""
     months, day, batches = parse_project(project), _parse_date(as_of), _growth(growth)
-    lake = state(ctx).lake()
-    with ExitStack() as stack:
-        history = _history(lake, stack)
-        auditlog = _auditlog(lake, stack)
-        report = cost_report(
-            lake.config, lake.store, history, auditlog, as_of=day, months=months, growth=batches
-        )
+    report = state(ctx).lake().cost(as_of=day, months=months, growth=batches)
     if plot is not None:
         from lakeward.governance.cost_plot import plot_projection
 
@@ -118,27 +108,6 @@ def cost(
         names = ", ".join(b.name for b in report.budgets if b.status == "breach")
         err.print(f"budget breached: {names}", markup=False)
         raise typer.Exit(1)
-
-
-def _history(lake: Lake, stack: ExitStack) -> QueryHistory | None:
-    """The query history of a local lake (in its lake.db), if it has one."""
-    root = getattr(lake.config.backend, "root", None)
-    if root is None or not (Path(root) / "lake.db").exists():
-        return None
-    from lakeward.query.history import QueryHistory
-
-    return stack.enter_context(QueryHistory(Path(root) / "lake.db"))
-
-
-def _auditlog(lake: Lake, stack: ExitStack) -> AuditSource | None:
-    """The lake's audit log, unless it is an aws lake without a logs bucket to keep one."""
-    from lakeward.auditlog import open_audit_log
-
-    try:
-        log = open_audit_log(lake.config, lake.store)
-    except ConfigError:  # an aws lake without a logs bucket keeps no audit log
-        return None
-    return stack.enter_context(log)
 
 
 # -- rendering -------------------------------------------------------------------------------
