@@ -60,6 +60,7 @@ def run_demo(workdir: Path, *, on_step: Callable[[DemoStep], None] | None = None
         _open_payments(workdir / "open-payments"),
         _copy_audit(workdir / "s3-copy-audit"),
         _ioc_assessments(workdir / "ioc-assessments"),
+        _governed_lake(workdir / "governed-lake"),
     )
     for part in parts:
         for step in part:
@@ -261,6 +262,12 @@ def _manifest_of_one(lake: Lake) -> DemoStep:
 
 
 # -- part 3: events, the s3-copy-audit example (examples/s3-copy-audit) ----------------------
+
+
+def _governed_lake(folder: Path) -> Iterator[DemoStep]:
+    from lakeward.demo_governed import governed_lake_steps
+
+    yield from governed_lake_steps(_example_config(folder, "governed_lake"))
 
 
 def _example_config(folder: Path, name: str) -> Path:
