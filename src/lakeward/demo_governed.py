@@ -1,17 +1,21 @@
 """The governance part of ``lakeward demo``: examples/governed-lake, end to end.
 
 plan → apply → ingest → audit (clean) → drift made by hand → audit (findings) → plan →
-apply → audit (clean) → the audit log verified, and a tampered copy caught. Each step
-reports what it observed on a real lake in a folder.
+apply → audit (clean) → the audit log verified, and a tampered copy caught; then the
+write-only ingest role denied a delete and a read outside raw/, a lifecycle run a year
+ahead that archives, a restore that takes its tier's time, and the cost projection plot.
+Each step reports what it observed on a real lake in a folder.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lakeward.errors import AccessDenied, InvalidObjectState
 from lakeward.governance.audit import Severity
 from lakeward.lake import Lake
 from lakeward.storage.base import BucketConfigKind
@@ -50,6 +54,9 @@ def governed_lake_steps(config: Path) -> Iterator[DemoStep]:
         yield _reapply(lake)
         yield _audit(lake, "audit after apply: clean again")
         yield _verify_audit_log(lake, config.parent)
+        yield _write_only_role(lake, config)
+        yield _lifecycle_year_ahead(lake)
+        yield _cost_projection(lake, config.parent / "cost.png")
 
 
 def _step(title: str) -> DemoStep:
@@ -173,3 +180,85 @@ def _tampered_copy(lake: Lake, folder: Path) -> str:
     bad = report.first_bad
     where = f"seq {bad.seq} ({bad.kind})" if bad else "nothing"
     return f"a copy with record 3 edited: ok={report.ok}, first bad record: {where}"
+
+
+def _write_only_role(lake: Lake, config: Path) -> DemoStep:
+    step = _step("IAM: the write-only ingest role, enforced on every request")
+    curated = "s3://lake/curated/hr/headcount.csv"
+    lake.put(curated, b"department,headcount\nfinance,12\n")
+    with Lake.open(config, environ={}, role="ingest") as ingest:
+        key = "s3://raw/raw/web/frontend/ingest_date=2026-11-21/late.ndjson"
+        info = ingest.put(key, CLICKS_NDJSON.encode()[:200])
+        step.lines.append(f"put s3://{info.bucket}/{info.key}: allowed")
+        attempts = (
+            ("delete it", lambda: ingest.store.delete(info.bucket, info.key)),
+            ("read outside raw/", lambda: ingest.read(curated)),
+        )
+        for what, attempt in attempts:
+            try:
+                attempt()
+                step.lines.append(f"{what}: allowed (unexpected)")
+            except AccessDenied as exc:
+                step.lines.append(f"{what}: {type(exc).__name__}: {str(exc).split('. ')[0]}")
+    denied = [r for r in lake.audit_log.records() if r.outcome == "denied"]
+    step.lines.append(f"audit log: {len(denied)} denied requests recorded")
+    return step
+
+
+def _lifecycle_year_ahead(lake: Lake) -> DemoStep:
+    from lakeward.governance.lifecycle import backend_now, clock_at, run_lifecycle
+
+    step = _step("lifecycle a year ahead: raw goes cold; a restore takes its tier's time")
+    backend = lake.backend_store
+    year_ahead = backend_now(backend) + timedelta(days=366)
+    report = run_lifecycle(lake.store, as_of=year_ahead)
+    counts = ", ".join(f"{name} {n}" for name, n in sorted(report.counts.items()) if n)
+    step.lines.append(f"as of {year_ahead.date()}: {counts or 'nothing due'}")
+    moved = [a for a in report.actions if a.action == "transition"]
+    archived = {(a.bucket, a.key): a.to_class for a in moved}
+    for (bucket, key), to_class in sorted(archived.items())[:3]:
+        step.lines.append(f"s3://{bucket}/{key} → {to_class}")
+    if not archived:
+        return step
+    bucket, key = next(iter(sorted(archived)))
+    with clock_at(backend, year_ahead):
+        step.lines.append(_read_outcome(lake, bucket, key))
+        lake.store.restore(bucket, key, days=7, tier="Standard")
+        ready = lake.store.head(bucket, key).restore_ready_at
+        step.lines.append(f"restore (Standard tier) requested; ready at {ready}")
+        step.lines.append(_read_outcome(lake, bucket, key))
+    if ready is not None:
+        with clock_at(backend, ready + timedelta(minutes=1)):
+            step.lines.append(_read_outcome(lake, bucket, key))
+    return step
+
+
+def _read_outcome(lake: Lake, bucket: str, key: str) -> str:
+    try:
+        with lake.store.get(bucket, key) as body:
+            return f"read {key.rsplit('/', 1)[-1]}: {len(body.read())} bytes"
+    except InvalidObjectState as exc:
+        reason = str(exc).removeprefix(f"s3://{bucket}/{key} ")
+        return f"read {key.rsplit('/', 1)[-1]}: InvalidObjectState: {reason[:100]}"
+
+
+def _cost_projection(lake: Lake, plot: Path) -> DemoStep:
+    from lakeward.governance.cost import Growth
+    from lakeward.governance.cost_plot import plot_projection
+
+    step = _step("cost: 12 months ahead at us-east-1 list prices, 500 GB/month of new raw data")
+    report = lake.cost(months=12, growth=[Growth(500.0, "raw", object_mb=64.0)])
+    first, last = report.projection[0], report.projection[-1]
+    step.lines.append(f"{first.period}: ${first.total:,.2f}; {last.period}: ${last.total:,.2f}")
+    classes = ", ".join(
+        f"{name} {gb:,.0f} GB" for name, gb in sorted(last.gb_by_class.items()) if gb >= 1
+    )
+    step.lines.append(f"{last.period} by class: {classes}")
+    for budget in report.budgets:
+        over = f", first month over: {budget.first_month_over}" if budget.first_month_over else ""
+        step.lines.append(
+            f"budget {budget.name} (${budget.amount_usd:,.0f}): {budget.status}{over}"
+        )
+    plot_projection(report, plot)
+    step.lines.append(f"plot: {plot} ({plot.stat().st_size:,} bytes)")
+    return step

@@ -180,10 +180,9 @@ class Lake(Closeable):
         Changes made through it are neither authorized nor logged: it is for lakeward's
         machinery and tests, not for users' writes.
         """
-        store = self.store
-        while isinstance(inner := getattr(store, "inner", None), ObjectStore):
-            store = inner
-        return store
+        from lakeward.governance.lifecycle import backend_of
+
+        return backend_of(self.store)
 
     def close(self) -> None:
         """Close the store, the queue, the catalog and the log tables."""

@@ -500,6 +500,7 @@ def test_growth_adds_new_data_every_month(tmp_path: Path) -> None:
 def test_parse_growth() -> None:
     assert parse_growth("10") == Growth(10.0)
     assert parse_growth("lake=0.5") == Growth(0.5, "lake")
+    assert parse_growth("raw=500@64") == Growth(500.0, "raw", 64.0)
     for bad in ("-1", "lots", "=3", "lake=x"):
         with pytest.raises(InvalidRequest):
             parse_growth(bad)

@@ -84,7 +84,7 @@ def cost(
         typer.Option(
             "--growth",
             metavar="GB",
-            help="New data a month: GB for the lake, or BUCKET=GB (repeatable).",
+            help="New data a month: GB for the lake, or BUCKET=GB, optionally @MB per object (repeatable).",
         ),
     ] = None,
     as_json: bool = JsonOption,

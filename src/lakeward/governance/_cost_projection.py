@@ -454,27 +454,39 @@ class Growth:
 
     gb_per_month: float
     bucket: str | None = None
+    object_mb: float | None = None
+    """Size of the new objects in MB; default the zone's current average (S3 does not
+    transition objects under 128 KiB, so many small files stay in STANDARD)."""
 
 
 def parse_growth(text: str) -> Growth:
-    """Parse ``GB`` (the whole lake) or ``BUCKET=GB`` (one logical bucket).
+    """Parse ``GB`` (the whole lake) or ``BUCKET=GB``, optionally ``@MB`` per object.
 
     >>> parse_growth("lake=2.5")
-    Growth(gb_per_month=2.5, bucket='lake')
+    Growth(gb_per_month=2.5, bucket='lake', object_mb=None)
+    >>> parse_growth("raw=500@64")
+    Growth(gb_per_month=500.0, bucket='raw', object_mb=64.0)
 
     Raises:
-        InvalidRequest: Not a number of GB, or a negative one.
+        InvalidRequest: Not a number of GB (or MB), or a negative one.
     """
-    bucket, sep, amount = text.rpartition("=")
-    try:
-        gb = float(amount)
-    except ValueError:
-        gb = -1.0
-    if not math.isfinite(gb) or gb < 0 or (sep and not bucket.strip()):
+    head, at, size = text.partition("@")
+    bucket, sep, amount = head.rpartition("=")
+    gb, mb = _number(amount), _number(size) if at else None
+    bad_size = mb is not None and not (math.isfinite(mb) and mb > 0)
+    if not math.isfinite(gb) or gb < 0 or bad_size or (sep and not bucket.strip()):
         raise InvalidRequest(
-            f"growth {text!r} must be GB a month, for the lake ('10') or a bucket ('lake=10')"
+            f"growth {text!r} must be GB a month, for the lake ('10') or a bucket ('lake=10'), "
+            "optionally with the objects' size in MB ('lake=10@64')"
         )
-    return Growth(gb, bucket.strip() or None)
+    return Growth(gb, bucket.strip() or None, mb)
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return -1.0
 
 
 # --------------------------------------------------------------------------- growth
@@ -508,7 +520,11 @@ def growth_batches(
             written = datetime.combine(start + timedelta(days=days // 2), time(), tzinfo=UTC)
             month_bytes = item.gb_per_month * GB * days / period.month_days
             for (bucket, zone), share in targets.items():
-                size = sizes.get((bucket, zone), DEFAULT_OBJECT_SIZE)
+                size = (
+                    int(item.object_mb * MB)
+                    if item.object_mb
+                    else sizes.get((bucket, zone), DEFAULT_OBJECT_SIZE)
+                )
                 count = max(1, math.ceil(month_bytes * share / size))
                 key = f"{zone + '/' if zone else ''}lakeward-growth/{period.label}"
                 batches.append(

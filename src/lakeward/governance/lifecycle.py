@@ -71,6 +71,7 @@ __all__ = [
     "StepProblem",
     "backend_now",
     "backend_of",
+    "clock_at",
     "due_at",
     "expiration_due",
     "matching_rules",
@@ -643,21 +644,26 @@ def _apply(
     if action.action == "transition" and action.to_class:
         store.transition(name, key, action.version_id, action.to_class)
     elif action.action in ("expire", "delete"):
-        with _clock_at(store, action.at or bucket.as_of):
+        with clock_at(store, action.at or bucket.as_of):
             result = store.delete(name, key)
         if result.delete_marker and result.version_id:
             return replace(action, marker_id=result.version_id)
     elif action.action in ("delete-noncurrent", "remove-delete-marker"):
         if action.version_id == _NEW_MARKER:
             action = replace(action, version_id=marker)
-        with _clock_at(store, bucket.as_of):
+        with clock_at(store, bucket.as_of):
             store.delete(name, key, version_id=action.version_id)
     return action
 
 
 @contextmanager
-def _clock_at(store: ObjectStore, when: datetime) -> Iterator[None]:
-    """Let the local store act as of ``when`` (S3 would have acted then)."""
+def clock_at(store: ObjectStore, when: datetime) -> Iterator[None]:
+    """Let a local store act as of ``when`` (S3 would have acted then); others are left as is.
+
+    Args:
+        store: The backend store (its ``clock`` is replaced while the block runs).
+        when: The moment the store sees as "now".
+    """
     previous = getattr(store, "clock", None)
     if previous is None:
         yield
