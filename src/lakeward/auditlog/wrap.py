@@ -20,15 +20,13 @@ from lakeward.errors import AccessDenied, LakeError
 from lakeward.storage.base import (
     BucketConfigKind,
     DeleteResult,
-    ListPage,
-    ObjectBody,
     ObjectInfo,
     ObjectStore,
     PutData,
     PutRequest,
     Retention,
-    VersionPage,
 )
+from lakeward.storage.wrapper import StoreWrapper
 
 __all__ = ["CONFIG_ACTIONS", "AuditingStore", "default_actor", "s3_arn"]
 
@@ -81,7 +79,7 @@ def _stored(info: ObjectInfo) -> dict[str, Any]:
     }
 
 
-class AuditingStore(ObjectStore):
+class AuditingStore(StoreWrapper):
     """Wrap ``inner`` so that every change made through it is appended to ``log``.
 
     Args:
@@ -99,18 +97,14 @@ class AuditingStore(ObjectStore):
         actor: str | None = None,
         close_inner: bool = True,
     ) -> None:
-        self.inner = inner
+        super().__init__(inner, close_inner=close_inner)
         self.log = log
         self.actor = actor or default_actor()
-        self.scheme = inner.scheme
-        self.prefers_batches = inner.prefers_batches
-        self._close_inner = close_inner
 
     def close(self) -> None:
         """Close the log and (unless told otherwise) the inner store."""
         self.log.close()
-        if self._close_inner:
-            self.inner.close()
+        super().close()
 
     # -- logging --------------------------------------------------------------------------
     def record_denied(
@@ -156,15 +150,6 @@ class AuditingStore(ObjectStore):
 
     def delete_bucket(self, bucket: str) -> None:  # noqa: D102
         self._audited("s3:DeleteBucket", s3_arn(bucket), lambda: self.inner.delete_bucket(bucket))
-
-    def list_buckets(self) -> list[str]:  # noqa: D102
-        return self.inner.list_buckets()
-
-    def bucket_exists(self, bucket: str) -> bool:  # noqa: D102
-        return self.inner.bucket_exists(bucket)
-
-    def get_bucket_config(self, bucket: str, kind: BucketConfigKind) -> dict[str, Any]:  # noqa: D102
-        return self.inner.get_bucket_config(bucket, kind)
 
     def put_bucket_config(  # noqa: D102
         self, bucket: str, kind: BucketConfigKind, value: dict[str, Any] | None
@@ -350,55 +335,3 @@ class AuditingStore(ObjectStore):
             lambda: self.inner.restore(bucket, key, days=days, tier=tier, version_id=version_id),
             lambda _: {"version_id": version_id, "days": days, "tier": tier},
         )
-
-    # -- objects: reading (not logged) ----------------------------------------------------
-    def head(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:  # noqa: D102
-        return self.inner.head(bucket, key, version_id=version_id)
-
-    def get(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectBody:  # noqa: D102
-        return self.inner.get(bucket, key, version_id=version_id)
-
-    def list(  # noqa: D102
-        self,
-        bucket: str,
-        prefix: str = "",
-        *,
-        delimiter: str | None = None,
-        start_after: str | None = None,
-        max_keys: int = 1000,
-        token: str | None = None,
-    ) -> ListPage:
-        return self.inner.list(
-            bucket,
-            prefix,
-            delimiter=delimiter,
-            start_after=start_after,
-            max_keys=max_keys,
-            token=token,
-        )
-
-    def list_versions(  # noqa: D102
-        self,
-        bucket: str,
-        prefix: str = "",
-        *,
-        delimiter: str | None = None,
-        max_keys: int = 1000,
-        key_marker: str | None = None,
-        version_id_marker: str | None = None,
-    ) -> VersionPage:
-        return self.inner.list_versions(
-            bucket,
-            prefix,
-            delimiter=delimiter,
-            max_keys=max_keys,
-            key_marker=key_marker,
-            version_id_marker=version_id_marker,
-        )
-
-    def get_tags(self, bucket: str, key: str, *, version_id: str | None = None) -> dict[str, str]:  # noqa: D102
-        return self.inner.get_tags(bucket, key, version_id=version_id)
-
-    def doctor(self, *, repair: bool = False, gc: bool = False, progress: Any = None) -> Any:
-        """Run the inner store's doctor (see :meth:`ObjectStore.doctor`)."""
-        return self.inner.doctor(repair=repair, gc=gc, progress=progress)

@@ -59,6 +59,7 @@ from lakeward.storage.base import (
     Retention,
     VersionPage,
 )
+from lakeward.storage.wrapper import StoreWrapper
 
 __all__ = ["BUCKET_CONFIG_ACTIONS", "OnDenied", "PolicyDenied", "PolicyEnforcingStore", "as_role"]
 
@@ -148,7 +149,7 @@ class _BucketPolicies:
             self._cache.pop(bucket, None)
 
 
-class PolicyEnforcingStore(ObjectStore):
+class PolicyEnforcingStore(StoreWrapper):
     """An object store that lets through only what a role's policies allow.
 
     Args:
@@ -177,13 +178,11 @@ class PolicyEnforcingStore(ObjectStore):
         on_denied: OnDenied | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.role = role
         self.principal_arn = principal_arn
         self.on_denied = on_denied
         self.secure_transport = secure_transport
-        self.scheme = inner.scheme
-        self.prefers_batches = inner.prefers_batches
         # An empty policy grants nothing; IAM (and the evaluator) refuse one without statements.
         self._identity = [PolicySource(f"roles.{role}", "identity", identity_policy)]
         if not identity_policy.get("Statement"):
@@ -250,11 +249,11 @@ class PolicyEnforcingStore(ObjectStore):
 
     def list_buckets(self) -> list[str]:  # noqa: D102
         self._check(("s3:ListAllMyBuckets", "*", {}))
-        return self.inner.list_buckets()
+        return super().list_buckets()
 
     def bucket_exists(self, bucket: str) -> bool:  # noqa: D102
         self._check(("s3:ListBucket", bucket_arn(bucket), {}))  # HeadBucket
-        return self.inner.bucket_exists(bucket)
+        return super().bucket_exists(bucket)
 
     def get_bucket_config(self, bucket: str, kind: BucketConfigKind) -> dict[str, Any]:  # noqa: D102
         self._check((BUCKET_CONFIG_ACTIONS[kind][0], bucket_arn(bucket), {}))
@@ -313,11 +312,11 @@ class PolicyEnforcingStore(ObjectStore):
 
     def head(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:  # noqa: D102
         self._check(_read_check(bucket, key, version_id))
-        return self.inner.head(bucket, key, version_id=version_id)
+        return super().head(bucket, key, version_id=version_id)
 
     def get(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectBody:  # noqa: D102
         self._check(_read_check(bucket, key, version_id))
-        return self.inner.get(bucket, key, version_id=version_id)
+        return super().get(bucket, key, version_id=version_id)
 
     def list(  # noqa: D102
         self,
@@ -332,7 +331,7 @@ class PolicyEnforcingStore(ObjectStore):
         self._check(
             ("s3:ListBucket", bucket_arn(bucket), _list_context(prefix, delimiter, max_keys))
         )
-        return self.inner.list(
+        return super().list(
             bucket,
             prefix,
             delimiter=delimiter,
@@ -353,7 +352,7 @@ class PolicyEnforcingStore(ObjectStore):
     ) -> VersionPage:
         context = _list_context(prefix, delimiter, max_keys)
         self._check(("s3:ListBucketVersions", bucket_arn(bucket), context))
-        return self.inner.list_versions(
+        return super().list_versions(
             bucket,
             prefix,
             delimiter=delimiter,
@@ -413,7 +412,7 @@ class PolicyEnforcingStore(ObjectStore):
     def get_tags(self, bucket: str, key: str, *, version_id: str | None = None) -> dict[str, str]:  # noqa: D102
         action = "s3:GetObjectVersionTagging" if version_id else "s3:GetObjectTagging"
         self._check((action, object_arn(bucket, key), _version_context(version_id)))
-        return self.inner.get_tags(bucket, key, version_id=version_id)
+        return super().get_tags(bucket, key, version_id=version_id)
 
     def put_tags(  # noqa: D102
         self, bucket: str, key: str, tags: dict[str, str], *, version_id: str | None = None
@@ -462,14 +461,6 @@ class PolicyEnforcingStore(ObjectStore):
     ) -> None:
         self._check(("s3:RestoreObject", object_arn(bucket, key), _version_context(version_id)))
         self.inner.restore(bucket, key, days=days, tier=tier, version_id=version_id)
-
-    def doctor(self, *, repair: bool = False, gc: bool = False, progress: Any = None) -> Any:
-        """Check the local lake's files (an administrator's task, not an S3 request)."""
-        return self.inner.doctor(repair=repair, gc=gc, progress=progress)
-
-    def close(self) -> None:
-        """Close the wrapped store."""
-        self.inner.close()
 
 
 # ----------------------------------------------------------------- request → checks
