@@ -12,6 +12,7 @@ from lakeward.config import config_from_dict
 from lakeward.config_models import LakeConfig
 from lakeward.errors import InvalidRequest
 from lakeward.governance.audit import AuditReport, Finding, Severity, Status, run_audit
+from lakeward.governance.desired import desired_buckets
 from lakeward.storage import BucketConfigKind, ObjectStore
 from tests.conformance.conftest import BACKENDS
 
@@ -158,9 +159,9 @@ def govern(store: ObjectStore, config: LakeConfig, *, with_policy: bool = True) 
         ]
         if rules:
             store.put_bucket_config(physical, K.LIFECYCLE, {"Rules": rules})
-        tags = config.bucket_tags(logical)
+        # the tags `apply` writes: lakeward.yaml's, DataClassification and RetentionPolicy
         store.put_bucket_config(
-            physical, K.TAGGING, {"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}
+            physical, K.TAGGING, desired_buckets(config)[logical].configs[K.TAGGING]
         )
         logging = guard.access_logging
         if logging.enabled and logging.target_bucket != logical:

@@ -260,3 +260,17 @@ def test_aws_roles_become_iam_roles_with_their_policy(
         ]
         lake.apply(drift)
         assert lake.plan().empty
+
+
+def test_an_applied_lake_passes_its_audit_and_drift_fails_it(backend: str, tmp_path: Path) -> None:
+    from lakeward.governance.audit import Severity
+
+    with open_lake(backend, tmp_path) as lake:
+        lake.apply()
+        clean = lake.audit(scrub=False)
+        assert [f.control_id for f in clean.failed(at_least=Severity.LOW)] == []
+        lake.backend_store.put_bucket_config("acme-test-lake", BucketConfigKind.POLICY, None)
+        drifted = {f.control_id for f in lake.audit(scrub=False).failed(at_least=Severity.LOW)}
+        assert {"S3.5", "LW.S3.1"} <= drifted
+        lake.apply()
+        assert lake.audit(scrub=False).failed(at_least=Severity.LOW) == []

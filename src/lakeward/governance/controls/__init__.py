@@ -188,7 +188,7 @@ class AuditContext:
                     logical=name,
                     physical=physical,
                     guardrails=config.effective_guardrails(name),
-                    declared_tags=config.bucket_tags(name),
+                    declared_tags=_declared_tags(config, name),
                     declares_lifecycle=bool(config.bucket(name).lifecycle),
                     datasets=_datasets_in(config, name),
                     exists=store.bucket_exists(physical),
@@ -247,3 +247,11 @@ def select_buckets(config: LakeConfig, names: Sequence[str] | None) -> list[str]
         if logical not in chosen:
             chosen.append(logical)
     return chosen
+
+
+def _declared_tags(config: LakeConfig, logical: str) -> dict[str, str]:
+    """The tags ``apply`` puts on the bucket (incl. DataClassification and RetentionPolicy)."""
+    from lakeward.governance.desired import desired_buckets
+
+    tagging = desired_buckets(config)[logical].configs[BucketConfigKind.TAGGING] or {}
+    return {str(t["Key"]): str(t["Value"]) for t in tagging.get("TagSet", [])}
