@@ -38,6 +38,7 @@ bench: $(STAMP) ## Run the benchmarks (ratios against baselines measured in the 
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_events.py
 	$(BIN)/python bench/bench_query.py
+	$(BIN)/python bench/bench_auditlog.py
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
