@@ -186,12 +186,16 @@ def _write_only_role(lake: Lake, config: Path) -> DemoStep:
     step = _step("IAM: the write-only ingest role, enforced on every request")
     curated = "s3://lake/curated/hr/headcount.csv"
     lake.put(curated, b"department,headcount\nfinance,12\n")
+    late = config.parent / "incoming" / "late.ndjson"
+    late.write_text(CLICKS_NDJSON[:200].rsplit("\n", 1)[0] + "\n", encoding="utf-8")
     with Lake.open(config, environ={}, role="ingest") as ingest:
-        key = "s3://raw/raw/web/frontend/ingest_date=2026-11-21/late.ndjson"
-        info = ingest.put(key, CLICKS_NDJSON.encode()[:200])
-        step.lines.append(f"put s3://{info.bucket}/{info.key}: allowed")
+        for run in ("ingest", "ingest again"):
+            report = ingest.ingest(late, dataset="web_clicks", ingest_date="2026-11-21")
+            (result,) = report.files
+            step.lines.append(f"{run} {late.name}: {result.status} ({result.reason or result.key})")
+        key = result.key or ""
         attempts = (
-            ("delete it", lambda: ingest.store.delete(info.bucket, info.key)),
+            ("delete it", lambda: ingest.store.delete(report.bucket, key)),
             ("read outside raw/", lambda: ingest.read(curated)),
         )
         for what, attempt in attempts:
@@ -200,8 +204,12 @@ def _write_only_role(lake: Lake, config: Path) -> DemoStep:
                 step.lines.append(f"{what}: allowed (unexpected)")
             except AccessDenied as exc:
                 step.lines.append(f"{what}: {type(exc).__name__}: {str(exc).split('. ')[0]}")
-    denied = [r for r in lake.audit_log.records() if r.outcome == "denied"]
-    step.lines.append(f"audit log: {len(denied)} denied requests recorded")
+    denied: dict[str, int] = {}
+    for record in lake.audit_log.records():
+        if record.outcome == "denied":
+            denied[record.action] = denied.get(record.action, 0) + 1
+    listed = ", ".join(f"{action} x{n}" for action, n in sorted(denied.items()))
+    step.lines.append(f"denied requests in the audit log: {listed}")
     return step
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from lakeward._failpoints import failpoint
 from lakeward.config_models import DatasetConfig, LakeConfig
 from lakeward.errors import (
+    AccessDenied,
     ChecksumMismatch,
     InvalidRequest,
     LakeError,
@@ -129,12 +130,20 @@ def _context(
     if options.workers < 1:
         raise InvalidRequest(f"--workers must be at least 1, got {options.workers}")
     bucket = config.physical_bucket(config.dataset_bucket(options.dataset))
-    if not store.bucket_exists(bucket):
+    if not _bucket_exists(store, bucket):
         raise NoSuchBucket(
             f"bucket {bucket!r} of dataset {options.dataset!r} does not exist: run `lakeward init`"
         )
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     return _Context(config, store, options, dataset, bucket, run_id, progress)
+
+
+def _bucket_exists(store: ObjectStore, bucket: str) -> bool:
+    """Whether the bucket exists; True when a write-only role may not ask (its puts will say)."""
+    try:
+        return store.bucket_exists(bucket)
+    except AccessDenied:
+        return True
 
 
 def _plan(ctx: _Context, sources: list[SourceFile]) -> list[FileResult]:
@@ -218,7 +227,9 @@ def _locate(ctx: _Context, results: list[FileResult]) -> dict[str, ObjectInfo]:
             result.refuse(f"{seen[result.key]} maps to the same key {result.key}")
             continue
         seen[result.key] = result.source
-        with contextlib.suppress(NoSuchKey):
+        # A write-only role may not read: its upload is then conditional (If-None-Match),
+        # so an existing key is left alone rather than compared.
+        with contextlib.suppress(NoSuchKey, AccessDenied):
             existing[result.key] = ctx.store.head(ctx.bucket, result.key)
     return existing
 
@@ -377,6 +388,8 @@ def _missing_manifests(ctx: _Context, skipped: list[FileResult]) -> list[FileRes
             ctx.store.head(ctx.bucket, manifests.file_manifest_key(ctx.dataset, result.key))
         except NoSuchKey:
             missing.append(result)
+        except AccessDenied:
+            break  # a write-only role cannot look: it rewrote nothing it could not see
     return missing
 
 
@@ -395,6 +408,10 @@ def _settle(ctx: _Context, result: FileResult, outcome: ObjectInfo | LakeError) 
             winner = ctx.store.head(ctx.bucket, result.key or "")
         except NoSuchKey:
             result.fail("another writer wrote and deleted this key during the run: run again")
+            return
+        except AccessDenied:
+            result.action, result.status = "skip", "skipped"
+            result.reason = "the key exists already; this role may not read it to compare"
             return
         _decide_one(ctx, result, winner)
         if result.action == "version":
@@ -420,7 +437,12 @@ def _move(ctx: _Context, results: list[FileResult]) -> None:
     for result in results:
         if result.status not in ("uploaded", "versioned", "skipped") or result.key is None:
             continue
-        head = ctx.store.head(ctx.bucket, result.key)
+        try:
+            head = ctx.store.head(ctx.bucket, result.key)
+        except AccessDenied:
+            kept = "kept the local file: this role may not read the lake's copy back"
+            result.reason = f"{result.reason}; {kept}" if result.reason else kept
+            continue
         path = Path(result.source)
         if (head.size, head.sha256) != (result.size, result.sha256):
             result.reason = "kept the local file: the lake's copy did not verify"
