@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from lakeward.governance.policy_eval import Decision, Request
     from lakeward.ingest import IngestReport
     from lakeward.query import Estimate, HistoryEntry, QueryEngine, QueryResult
-    from lakeward.query.history import QueryHistory
+    from lakeward.query.history import History
     from lakeward.storage.local_doctor import DoctorReport, Progress
 
 __all__ = ["BucketStatus", "Lake", "load_lake"]
@@ -342,11 +343,15 @@ class Lake(Closeable):
     # -- query -----------------------------------------------------------------------------
     @property
     def query_engine(self) -> QueryEngine:
-        """The query engine (DuckDB over the lake's files, history in lake.db), opened on first use."""
+        """The query engine (DuckDB over the lake's files), opened on first use.
+
+        Its history is kept in ``lake.db`` (local lakes) or the logs bucket (aws lakes).
+        """
         if self._query_engine is None:
             from lakeward.query import open_query_engine
 
-            self._query_engine = open_query_engine(self.config, self.catalog)
+            store = self.backend_store
+            self._query_engine = open_query_engine(self.config, self.catalog, store)
         return self._query_engine
 
     def query(self, sql: str, *, workgroup: str = "primary") -> pa.Table:
@@ -482,7 +487,7 @@ class Lake(Closeable):
         from lakeward.governance.cost import cost_report
 
         with contextlib.ExitStack() as stack:
-            history = self._local_query_history(stack)
+            history = self._query_history(stack)
             try:
                 log = self.audit_log
             except ConfigError:  # an aws lake without a logs bucket keeps no audit log
@@ -491,13 +496,11 @@ class Lake(Closeable):
                 self.config, self.store, history, log, as_of=as_of, months=months, growth=growth
             )
 
-    def _local_query_history(self, stack: contextlib.ExitStack) -> QueryHistory | None:
-        root = getattr(self.config.backend, "root", None)
-        if root is None or not (Path(root) / "lake.db").exists():
-            return None
-        from lakeward.query.history import QueryHistory
+    def _query_history(self, stack: contextlib.ExitStack) -> History | None:
+        from lakeward.query import open_query_history
 
-        return stack.enter_context(QueryHistory(Path(root) / "lake.db"))
+        history = open_query_history(self.config, self.backend_store)
+        return stack.enter_context(closing(history)) if history is not None else None
 
     def plan(self) -> Plan:
         """What :meth:`apply` would change to make the lake what lakeward.yaml declares."""

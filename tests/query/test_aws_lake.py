@@ -17,7 +17,7 @@ from moto.server import ThreadedMotoServer
 from lakeward.catalog.base import Partition, Table
 from lakeward.catalog.glue import GlueCatalog
 from lakeward.config import load_config
-from lakeward.errors import InvalidRequest
+from lakeward.errors import InvalidRequest, LakeError
 from lakeward.query import QueryEngine
 from lakeward.query.pruning import open_file_source
 from lakeward.query.s3_source import CountingFileSystem, S3FileSource
@@ -208,3 +208,23 @@ def test_open_file_source_of_an_aws_lake() -> None:
         environ={}, overrides={"backend.type": "aws", "backend.region": "us-east-1"}
     )
     assert isinstance(open_file_source(config, None), S3FileSource)
+
+
+def test_history_of_an_aws_lake_is_kept_in_the_logs_bucket(aws: AwsEnv) -> None:
+    from lakeward.query.history_store import StoreQueryHistory
+
+    register_aws_sales(aws)
+    aws.store.create_bucket("acme-dev-logs")
+    history = StoreQueryHistory(aws.store, "acme-dev-logs")
+    engine = QueryEngine(aws.catalog, aws.engine.config, None, history=history)
+    try:
+        result = engine.run("SELECT count(*) AS n FROM sales WHERE year = '2024'")
+        with pytest.raises(LakeError):
+            engine.run("SELECT nope FROM sales")
+        recorded = engine.history()
+    finally:
+        engine.close()
+    assert [e.status for e in recorded] == ["failed", "succeeded"]
+    assert recorded[1].id == result.query_id and recorded[1].bytes_scanned == result.bytes_scanned
+    keys = [o.key for o in aws.store.list("acme-dev-logs", "query-history/primary/").objects]
+    assert len(keys) == 2

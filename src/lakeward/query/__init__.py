@@ -21,22 +21,25 @@ from lakeward.query.engine import (
     QueryEngine,
     QueryResult,
 )
-from lakeward.query.history import HistoryEntry, QueryHistory
+from lakeward.query.history import History, HistoryEntry, QueryHistory
 
 if TYPE_CHECKING:
     from lakeward.catalog.base import Catalog
     from lakeward.config_models import LakeConfig
+    from lakeward.storage.base import ObjectStore
 
 __all__ = [
     "PRIMARY",
     "BytesScannedCutoff",
     "Estimate",
+    "History",
     "HistoryEntry",
     "QueryEngine",
     "QueryHistory",
     "QueryResult",
     "local_root",
     "open_query_engine",
+    "open_query_history",
 ]
 
 
@@ -46,13 +49,37 @@ def local_root(config: LakeConfig) -> Path | None:
     return Path(uri.removeprefix("local://")) if uri.startswith("local://") else None
 
 
-def open_query_engine(config: LakeConfig, catalog: Catalog) -> QueryEngine:
-    """The query engine of a lake, with its history in ``<root>/lake.db`` when local.
+def open_query_engine(
+    config: LakeConfig, catalog: Catalog, store: ObjectStore | None = None
+) -> QueryEngine:
+    """The query engine of a lake, with its query history (see :func:`open_query_history`).
 
     Args:
         config: The lake's configuration.
         catalog: The lake's catalog (the engine does not close it).
+        store: The lake's (unwrapped) store: where an aws lake keeps its history.
     """
     root = local_root(config)
-    history = QueryHistory(root / "lake.db") if root is not None else None
-    return QueryEngine(catalog, config, root, history=history)
+    return QueryEngine(catalog, config, root, history=open_query_history(config, store))
+
+
+def open_query_history(config: LakeConfig, store: ObjectStore | None = None) -> History | None:
+    """The query history: ``<root>/lake.db`` on a local lake, the logs bucket on AWS.
+
+    Returns:
+        The history, or None for an aws lake without a store or a logs bucket to keep it.
+    """
+    root = local_root(config)
+    if root is not None:
+        return QueryHistory(root / "lake.db")
+    bucket = _logs_bucket(config)
+    if store is None or bucket is None:
+        return None
+    from lakeward.query.history_store import StoreQueryHistory
+
+    return StoreQueryHistory(store, bucket, workgroups=sorted(config.workgroups))
+
+
+def _logs_bucket(config: LakeConfig) -> str | None:
+    logical = "logs" if "logs" in config.buckets else config.bucket_for_zone("logs")
+    return config.physical_bucket(logical) if logical is not None else None

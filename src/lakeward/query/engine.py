@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from lakeward.catalog.base import Catalog, Table
     from lakeward.config_models import LakeConfig
-    from lakeward.query.history import HistoryEntry, QueryHistory, Status
+    from lakeward.query.history import History, HistoryEntry, Status
 
 __all__ = ["PRIMARY", "BytesScannedCutoff", "Estimate", "QueryEngine", "QueryResult"]
 
@@ -133,7 +133,7 @@ class QueryEngine(Closeable):
         config: LakeConfig,
         store_root: Path | None,
         *,
-        history: QueryHistory | None = None,
+        history: History | None = None,
         files: FileSource | None = None,
     ) -> None:
         self.catalog = catalog

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from lakeward._closeable import Closeable
 from lakeward.errors import InvalidRequest
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import sqlite3
     from contextlib import AbstractContextManager
 
-__all__ = ["HistoryEntry", "QueryHistory", "Status"]
+__all__ = ["History", "HistoryEntry", "QueryHistory", "Status"]
 
 Status = Literal["succeeded", "failed", "refused"]
 STATUSES: tuple[Status, ...] = ("succeeded", "failed", "refused")
@@ -82,6 +82,36 @@ class HistoryEntry:
     cost_usd: float
     status: Status
     error: str | None
+
+
+class History(Protocol):
+    """Where query runs are recorded.
+
+    :class:`QueryHistory` on local lakes (in ``lake.db``),
+    :class:`lakeward.query.history_store.StoreQueryHistory` on aws lakes (the logs bucket).
+    """
+
+    def record(
+        self,
+        workgroup: str,
+        sql: str,
+        *,
+        status: Status,
+        seconds: float,
+        bytes_scanned: int = 0,
+        cost_usd: float = 0.0,
+        bytes_estimated: int | None = None,
+        error: str | None = None,
+        started_at: datetime | None = None,
+        query_id: str | None = None,
+    ) -> HistoryEntry:
+        """Append one run and return it."""
+
+    def entries(self, workgroup: str | None = None, limit: int = 100) -> list[HistoryEntry]:
+        """Runs, newest first."""
+
+    def close(self) -> None:
+        """Release what the history holds."""
 
 
 class QueryHistory(Closeable):
