@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import sqlite3
     from contextlib import AbstractContextManager
 
-__all__ = ["History", "HistoryEntry", "QueryHistory", "Status"]
+__all__ = ["History", "HistoryEntry", "QueryHistory", "Status", "new_entry"]
 
 Status = Literal["succeeded", "failed", "refused"]
 STATUSES: tuple[Status, ...] = ("succeeded", "failed", "refused")
@@ -82,6 +82,40 @@ class HistoryEntry:
     cost_usd: float
     status: Status
     error: str | None
+
+
+def new_entry(
+    workgroup: str,
+    sql: str,
+    *,
+    status: Status,
+    seconds: float,
+    bytes_scanned: int = 0,
+    cost_usd: float = 0.0,
+    bytes_estimated: int | None = None,
+    error: str | None = None,
+    started_at: datetime | None = None,
+    query_id: str | None = None,
+) -> HistoryEntry:
+    """Build the entry of one run (a new UUID and now unless given) for a history to keep.
+
+    Raises:
+        InvalidRequest: ``status`` is not one of succeeded, failed, refused.
+    """
+    if status not in STATUSES:
+        raise InvalidRequest(f"query status {status!r} is not one of {', '.join(STATUSES)}")
+    return HistoryEntry(
+        id=query_id or str(uuid.uuid4()),
+        workgroup=workgroup,
+        sql=sql,
+        started_at=started_at or datetime.now(UTC),
+        seconds=seconds,
+        bytes_scanned=bytes_scanned,
+        bytes_estimated=bytes_estimated,
+        cost_usd=cost_usd,
+        status=status,
+        error=error,
+    )
 
 
 class History(Protocol):
@@ -162,20 +196,11 @@ class QueryHistory(Closeable):
         Raises:
             InvalidRequest: ``status`` is not one of succeeded, failed, refused.
         """
-        if status not in STATUSES:
-            raise InvalidRequest(f"query status {status!r} is not one of {', '.join(STATUSES)}")
-        entry = HistoryEntry(
-            id=query_id or str(uuid.uuid4()),
-            workgroup=workgroup,
-            sql=sql,
-            started_at=started_at or datetime.now(UTC),
-            seconds=seconds,
-            bytes_scanned=bytes_scanned,
-            bytes_estimated=bytes_estimated,
-            cost_usd=cost_usd,
-            status=status,
-            error=error,
-        )
+        entry = new_entry(
+            workgroup, sql, status=status, seconds=seconds, bytes_scanned=bytes_scanned,
+            cost_usd=cost_usd, bytes_estimated=bytes_estimated, error=error,
+            started_at=started_at, query_id=query_id,
+        )  # fmt: skip
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO query_history(id, workgroup, sql, started_at, seconds,"

@@ -24,15 +24,13 @@ recorded twice, and several processes record at once without coordination.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from lakeward._closeable import Closeable
-from lakeward.errors import InvalidRequest
-from lakeward.query.history import STATUSES, HistoryEntry, Status
+from lakeward.query.history import HistoryEntry, Status, new_entry
 from lakeward.storage.base import ObjectStore
 
 __all__ = ["PREFIX", "StoreQueryHistory"]
@@ -83,20 +81,11 @@ class StoreQueryHistory(Closeable):
         Raises:
             InvalidRequest: ``status`` is not one of succeeded, failed, refused.
         """
-        if status not in STATUSES:
-            raise InvalidRequest(f"query status {status!r} is not one of {', '.join(STATUSES)}")
-        entry = HistoryEntry(
-            id=query_id or str(uuid.uuid4()),
-            workgroup=workgroup,
-            sql=sql,
-            started_at=started_at or datetime.now(UTC),
-            seconds=seconds,
-            bytes_scanned=bytes_scanned,
-            bytes_estimated=bytes_estimated,
-            cost_usd=cost_usd,
-            status=status,
-            error=error,
-        )
+        entry = new_entry(
+            workgroup, sql, status=status, seconds=seconds, bytes_scanned=bytes_scanned,
+            cost_usd=cost_usd, bytes_estimated=bytes_estimated, error=error,
+            started_at=started_at, query_id=query_id,
+        )  # fmt: skip
         body = json.dumps({**asdict(entry), "started_at": entry.started_at.isoformat()})
         self.store.put(
             self.bucket,
