@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lakeward._failpoints import failpoint
 from lakeward.errors import InvalidRequest
 from lakeward.governance.plan import Change, Plan, make_plan
 from lakeward.storage.base import BucketConfigKind
@@ -89,10 +90,12 @@ def apply_plan(
                 events_done = True
         else:
             _apply_one(lake, change)
+            failpoint(f"apply:{change.kind}")
         result.applied.append(change)
         if on_change is not None:
             on_change(change)
     if result.applied:
+        failpoint("apply:recorded")
         _record_apply(lake, result)
     return result
 
