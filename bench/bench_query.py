@@ -23,7 +23,8 @@ median of `--repeat` runs is reported. Raw DuckDB is timed without its profiler
 
 (d) the crawler: `--crawl-objects` tiny CSV objects (default 100,000) in `--crawl-partitions`
     hive folders (default 10,000) are put under raw/crawl/ and `Lake.crawl` runs once on
-    them (3 samples per folder), next to a bare `os.scandir` walk of the same view folder.
+    them (3 samples per folder), next to a bare `os.scandir` walk of the same view folder
+    and the store's listing alone (`iter_objects`, what the crawl's walk starts from).
 
 Targets (ISSUE M4): full scan <= 1.1x raw DuckDB's time; selective <= 1.5x; bytes scanned
 within 5% of raw DuckDB's pruned read; the first crawl < 10 s. Run: `.venv/bin/python bench/bench_query.py --help`.
@@ -55,6 +56,7 @@ from lakeward.catalog.base import Column, Partition, Table
 from lakeward.config import config_from_dict
 from lakeward.query import QueryResult
 from lakeward.storage import PutRequest
+from lakeward.storage.ops import iter_objects
 
 HERE = Path(__file__).resolve().parent
 SEED = 20240601
@@ -218,11 +220,16 @@ def crawl_bench(lake: Lake, view: Path, objects: int, partitions: int) -> tuple[
     found = scandir_walk(view / CRAWL_PREFIX)
     walked = time.perf_counter() - began
     began = time.perf_counter()
+    bucket = lake.config.physical_bucket("lake")
+    listed = sum(1 for _ in iter_objects(lake.store, bucket, f"{CRAWL_PREFIX}/"))
+    listing = time.perf_counter() - began
+    began = time.perf_counter()
     crawled = lake.crawl(prefix=f"s3://lake/{CRAWL_PREFIX}/")
     took = time.perf_counter() - began
     ok = took < CRAWL_TARGET_S
     print(f"  {'':<30} {'seconds':>12} {'objects/s':>12} {'target':>10}  met")
     print(f"  {'bare os.scandir walk':<30} {walked:>12.2f} {found / walked:>12,.0f}")
+    print(f"  {'store listing alone':<30} {listing:>12.2f} {listed / listing:>12,.0f}")
     line = f"  {'(d) first crawl':<30} {took:>12.2f} {crawled.objects / took:>12,.0f}"
     print(f"{line} {'< 10 s':>10}  {verdict(ok)}")
     print(f"  ({crawled.samples:,} files sampled, {len(crawled.tables)} table(s))")

@@ -715,9 +715,11 @@ def _sync_partitions(
     catalog: Catalog, table: Table, candidate: _Candidate, report: TableReport, policy: _Policy
 ) -> None:
     found: dict[tuple[str, ...], str] = {}
-    for item in candidate.files:
-        values = candidate.partition_values(item)
-        found.setdefault(values, item.folder)
+    folders: set[str] = set()
+    for item in candidate.files:  # a folder's files share their partition values
+        if item.folder not in folders:
+            folders.add(item.folder)
+            found.setdefault(candidate.partition_values(item), item.folder)
     registered = {p.values for p in catalog.get_partitions(table.database, table.name)}
     bucket = table.location.removeprefix("s3://").partition("/")[0]
     new = [

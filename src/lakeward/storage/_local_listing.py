@@ -75,8 +75,12 @@ def _common_prefix(key: str, prefix: str, delimiter: str | None) -> str | None:
 
 def _scan_current(
     conn: sqlite3.Connection, bucket: str, prefix: str, delimiter: str | None, cursor: _Cursor
-) -> Iterator[tuple[str, sqlite3.Row | None, _Cursor]]:
-    """Yield ("key", row, resume) and ("prefix", None, resume) items in S3 order."""
+) -> Iterator[tuple[str, sqlite3.Row | None, _Cursor | None]]:
+    """Yield ("key", row, None) and (prefix, None, resume) items in S3 order.
+
+    A key's resume cursor is just after it; it is left to the caller to build (only
+    the last one of a page is needed).
+    """
     while True:
         op = ">=" if cursor.inclusive else ">"
         rows = conn.execute(
@@ -86,28 +90,27 @@ def _scan_current(
         ).fetchall()
         if not rows:
             return
-        jumped = False
         for row in rows:
             key = row["key"]
             if not key.startswith(prefix):
                 return
-            cursor = _Cursor(key, inclusive=False)
             if row["is_delete_marker"]:
                 continue
-            common = _common_prefix(key, prefix, delimiter)
+            common = _common_prefix(key, prefix, delimiter) if delimiter else None
             if common is None:
-                yield "key", row, cursor
+                yield "key", row, None
                 continue
             after = prefix_successor(common)
             if after is None:
-                yield "prefix", None, cursor
+                yield "prefix", None, _Cursor(key, inclusive=False)
                 return
             cursor = _Cursor(after, inclusive=True)
             yield common, None, cursor
-            jumped = True
             break
-        if not jumped and len(rows) < _BATCH:
-            return
+        else:
+            if len(rows) < _BATCH:
+                return
+            cursor = _Cursor(rows[-1]["key"], inclusive=False)
 
 
 def list_current(
@@ -129,12 +132,15 @@ def list_current(
     items = _scan_current(conn, bucket, prefix, delimiter, _start(prefix, start_after, token))
     for count, (kind, row, cursor) in enumerate(items):
         if count == max_keys:
+            if resume is None and objects:
+                resume = _Cursor(objects[-1].key, inclusive=False)
             return ListPage(objects, prefixes, True, resume.encode() if resume else None)
         if row is not None:
             objects.append(info_from_row(bucket, row))
+            resume = None
         else:
             prefixes.append(kind)
-        resume = cursor
+            resume = cursor
     return ListPage(objects, prefixes, False, None)
 
 
