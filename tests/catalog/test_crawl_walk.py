@@ -193,6 +193,41 @@ def test_local_sampling_in_chunks_gives_the_samples_of_one_by_one(
     assert (chunked["raw/t/g.csv"].error or "").startswith("not read:")
 
 
+def test_worker_processes_give_the_samples_of_this_process(
+    env: CrawlEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bodies = {
+        f"raw/t/p={n}/{name}": body
+        for n in range(4)
+        for name, body in (
+            ("a.csv", csv_bytes(sales())),
+            ("b.csv.gz", gz(csv_bytes(sales(extra=True)))),
+            ("c.json", ndjson_bytes(sales())),
+            ("d.parquet", parquet_bytes(sales())),
+            ("e.csv", b"\x00\x01 not text"),
+        )
+    }
+    for key, body in bodies.items():
+        env.put(key, body)
+    files = walk(env.store, BUCKET, "raw/", (), reserved=False).files
+    monkeypatch.setattr(_crawl_schema, "_CHUNK_FILES", 3)  # 7 chunks over 2 processes
+
+    in_processes = sample_all(env.store, BUCKET, files, threads=1, processes=2)
+    here = sample_all(env.store, BUCKET, files, threads=1, processes=1)
+
+    assert in_processes == here
+    assert list(in_processes) == list(bodies)
+    assert in_processes["raw/t/p=3/d.parquet"].format == "parquet"
+
+
+def test_many_samples_go_to_processes_few_stay_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_crawl_schema.os, "cpu_count", lambda: 8)
+    assert _crawl_schema._profile_processes(100) == 1
+    assert _crawl_schema._profile_processes(50_000) == 4
+    monkeypatch.setattr(_crawl_schema.os, "cpu_count", lambda: None)
+    assert _crawl_schema._profile_processes(50_000) == 1
+
+
 def test_chunks_close_on_count_and_on_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_crawl_schema, "_CHUNK_FILES", 3)
     monkeypatch.setattr(_crawl_schema, "_CHUNK_BYTES", 100)
