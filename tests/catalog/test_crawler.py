@@ -140,6 +140,19 @@ def test_dataset_crawl_names_the_table_after_the_dataset(env: CrawlEnv) -> None:
     assert partitions(env, "orders") == [("2024-01-01",)]
 
 
+def test_a_sub_prefix_crawl_does_not_take_a_name_used_elsewhere(env: CrawlEnv) -> None:
+    env.put("t0/year=2024/a.csv", csv_bytes(sales()))
+    env.put("raw/sub/t0/year=2024/a.csv", csv_bytes(sales()))
+    first = crawl(env.target, prefix=f"s3://{BUCKET}/t0/")
+    second = crawl(env.target, prefix=f"s3://{BUCKET}/raw/sub/")
+    (outside,) = [t.name for t in first.tables]
+    (inside,) = [t.name for t in second.tables]
+    assert inside != outside  # a new table, not an AlreadyExists on the other's name
+    assert env.catalog.get_table(env.config.catalog_database, outside).location.endswith("/t0/")
+    again = crawl(env.target, prefix=f"s3://{BUCKET}/raw/sub/")
+    assert [t.name for t in again.tables] == [inside]  # the recrawl finds its own table
+
+
 # -- recrawls --------------------------------------------------------------------------------
 
 

@@ -439,7 +439,7 @@ def crawl(
     if unrecognised:
         listing.skipped["format not recognised"] += len(unrecognised)
     candidates = _group(listing.files, samples)
-    _name_all(candidates, existing, bucket, prefix, dataset)
+    _name_all(candidates, existing, bucket, prefix, dataset, _table_names(catalog, database))
     policy = _Policy(update_behavior, delete_behavior, new_folders_only, explain)
     reports = [
         _write(catalog, database, bucket, candidate, existing, policy) for candidate in candidates
@@ -508,6 +508,14 @@ def _location(
     return config.resolve_bucket(bucket), key if not key or key.endswith("/") else key + "/"
 
 
+def _table_names(catalog: Catalog, database: str) -> set[str]:
+    """Every table name of the database: a new table must not take one, wherever it is."""
+    try:
+        return set(catalog.list_tables(database))
+    except NoSuchDatabase:
+        return set()
+
+
 def _existing_tables(catalog: Catalog, database: str, bucket: str, prefix: str) -> list[Table]:
     """The database's tables located at or under the crawl location."""
     try:
@@ -539,9 +547,9 @@ def _name_all(
     bucket: str,
     prefix: str,
     dataset: str | None,
+    taken: set[str],
 ) -> None:
     by_place = {(_slash(t.location), t.format, t.compression): t.name for t in existing}
-    taken = {t.name for t in existing}
     used: set[str] = set()
     for candidate in candidates:
         place = (f"s3://{bucket}/{candidate.root}", candidate.format, candidate.compression)
