@@ -96,6 +96,7 @@ class Worker:
     def run_once(self) -> WorkerStats:
         """Route new events, then process every message visible now; return what happened."""
         stats = WorkerStats()
+        self.lake.store.complete_restores()  # local lakes: restores ready by now are events
         while routed := self.queue.pump(self.lake.config):
             stats.routed += routed
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:

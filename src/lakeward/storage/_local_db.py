@@ -73,8 +73,21 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 
-_ADDED_COLUMNS = {"versions": {"sse": "TEXT", "sse_kms_key_id": "TEXT", "restore_ready_at": "TEXT"}}
+_ADDED_COLUMNS = {
+    "versions": {
+        "sse": "TEXT",
+        "sse_kms_key_id": "TEXT",
+        "restore_ready_at": "TEXT",
+        "restore_announced": "INTEGER NOT NULL DEFAULT 0",
+    }
+}
 """Columns added after schema 1 was released: lakes made before them get them on open."""
+
+_ADDED_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS versions_restoring ON versions (restore_ready_at)"
+    " WHERE restore_ready_at IS NOT NULL AND restore_announced = 0",
+)
+"""Indexes over added columns, created once the columns exist."""
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:
@@ -83,6 +96,8 @@ def _add_missing_columns(conn: sqlite3.Connection) -> None:
         for name, sql_type in columns.items():
             if name not in have:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
+    for statement in _ADDED_INDEXES:
+        conn.execute(statement)
 
 
 class LakeDB:

@@ -490,6 +490,14 @@ class ObjectStore(Closeable, abc.ABC):
     ) -> None:
         """Request a temporary readable copy of an archived version."""
 
+    def complete_restores(self) -> int:
+        """Announce restores that became readable (``ObjectRestore:Completed``); S3 does it.
+
+        Returns:
+            How many were announced (0 on backends whose service announces them itself).
+        """
+        return 0
+
     def transition(self, bucket: str, key: str, version_id: str, storage_class: str) -> ObjectInfo:
         """Move one version to another storage class in place, as a lifecycle transition does.
 

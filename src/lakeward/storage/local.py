@@ -736,10 +736,36 @@ class LocalObjectStore(ObjectStore):
             )
             until = (ready + timedelta(days=days)).isoformat()
             conn.execute(
-                "UPDATE versions SET restored_until = ?, restore_ready_at = ? WHERE seq = ?",
+                "UPDATE versions SET restored_until = ?, restore_ready_at = ?,"
+                " restore_announced = 0 WHERE seq = ?",
                 (until, ready.isoformat(), row["seq"]),
             )
             self._emit(conn, "ObjectRestore:Post", row)
+            self._announce_restores(conn, now)  # an extended copy is ready at once
+
+    def complete_restores(self) -> int:
+        """Send ``ObjectRestore:Completed`` for each restore ready by now (once each).
+
+        S3 announces a restore when its copy becomes readable; nothing runs in the
+        background of a local lake, so the worker calls this on every round (and a restore
+        of a copy that is still readable announces itself at once).
+
+        Returns:
+            How many restores were announced.
+        """
+        with self.db.write() as conn:
+            return self._announce_restores(conn, self.clock())
+
+    def _announce_restores(self, conn: sqlite3.Connection, now: datetime) -> int:
+        rows = conn.execute(
+            "SELECT * FROM versions WHERE restore_ready_at IS NOT NULL AND restore_announced = 0"
+            " AND restore_ready_at <= ? ORDER BY restore_ready_at",
+            (now.isoformat(),),
+        ).fetchall()
+        for row in rows:
+            self._emit(conn, "ObjectRestore:Completed", row)
+            conn.execute("UPDATE versions SET restore_announced = 1 WHERE seq = ?", (row["seq"],))
+        return len(rows)
 
     def transition(self, bucket: str, key: str, version_id: str, storage_class: str) -> ObjectInfo:
         """Move one version to another class in place, as an S3 lifecycle transition does.

@@ -97,6 +97,9 @@ class StoreWrapper(ObjectStore):
     def get_tags(self, bucket: str, key: str, *, version_id: str | None = None) -> dict[str, str]:  # noqa: D102
         return self.inner.get_tags(bucket, key, version_id=version_id)
 
+    def complete_restores(self) -> int:  # noqa: D102 - the backend's own work, not a request
+        return self.inner.complete_restores()
+
     def doctor(self, *, repair: bool = False, gc: bool = False, progress: Any = None) -> Any:
         """Run the wrapped store's doctor (see :meth:`ObjectStore.doctor`)."""
         return self.inner.doctor(repair=repair, gc=gc, progress=progress)
