@@ -26,8 +26,9 @@ __all__ = ["BUCKET_CHECKS", "audit_buckets"]
 Kind = BucketConfigKind
 PASSED, FAILED, NOT_APPLICABLE = Status.PASSED, Status.FAILED, Status.NOT_APPLICABLE
 PAB_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
-KMS_CLASSIFICATIONS = frozenset({"restricted", "confidential"})
-"""Classifications whose bucket must default to SSE-KMS (S3.17 required)."""
+KMS_CLASSIFICATIONS = frozenset({"restricted"})
+"""Classifications whose bucket must default to SSE-KMS (S3.17 required): what
+lakeward.yaml's own rules require (seed 000: restricted data needs a KMS key)."""
 APPLY = "run `lakeward apply` to set what lakeward.yaml declares"
 
 
@@ -320,7 +321,7 @@ def _default_encryption(ctx: AuditContext, target: BucketTarget) -> dict[str, An
 
 
 def check_kms_encryption(ctx: AuditContext, target: BucketTarget) -> Finding:
-    """S3.17: default encryption is SSE-KMS (required for restricted/confidential data)."""
+    """S3.17: default encryption is SSE-KMS (required where declared or for restricted data)."""
     declared = target.guardrails.encryption
     holds = sorted(target.classifications & KMS_CLASSIFICATIONS)
     required = declared.type == "SSE-KMS" or bool(holds)
