@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from lakeward.auditlog import AuditLog
+    from lakeward.auditlog.requests import RequestCounter
     from lakeward.auditlog.wrap import AuditingStore
     from lakeward.catalog.base import Catalog
     from lakeward.catalog.crawler import CrawlReport
@@ -135,9 +136,19 @@ class Lake(Closeable):
                     return raw
             except ConfigError:
                 return raw
-        actor = self._actor()
-        self._auditing = AuditingStore(raw, open_audit_log(self.config, raw), actor=actor)
+        actor, reads = self._actor(), self._read_counter()
+        log = open_audit_log(self.config, raw)
+        self._auditing = AuditingStore(raw, log, actor=actor, reads=reads)
         return self._auditing
+
+    def _read_counter(self) -> RequestCounter | None:
+        """Local lakes count reads in lake.db (S3 counts them in CloudWatch)."""
+        root = getattr(self.config.backend, "root", None)
+        if root is None:
+            return None
+        from lakeward.auditlog.requests import RequestCounter
+
+        return RequestCounter(Path(root) / "lake.db")
 
     def _actor(self) -> str | None:
         if self.role is None:
@@ -493,8 +504,26 @@ class Lake(Closeable):
             except ConfigError:  # an aws lake without a logs bucket keeps no audit log
                 log = None
             return cost_report(
-                self.config, self.store, history, log, as_of=as_of, months=months, growth=growth
+                self.config,
+                self.store,
+                history,
+                log,
+                as_of=as_of,
+                months=months,
+                growth=growth,
+                reads=self._counted_reads(),
             )
+
+    def _counted_reads(self) -> list[tuple[date, str, str, str, int]] | None:
+        """The GET/LIST requests counted on a local lake (flushed first), else None."""
+        self.store  # noqa: B018 - the store holds the counter
+        counter = self._auditing.reads if self._auditing is not None else None
+        if counter is None:
+            return None
+        from lakeward.auditlog.requests import RequestCounter
+
+        counter.flush()
+        return list(RequestCounter.read(counter.path))
 
     def _query_history(self, stack: contextlib.ExitStack) -> History | None:
         from lakeward.query import open_query_history

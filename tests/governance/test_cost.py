@@ -417,8 +417,26 @@ def test_write_requests_come_from_the_audit_log_and_gets_are_not_measured(
         ("processed", "put"): (1, pytest.approx(0.005 / 1000)),
         ("raw", "delete"): (1, 0.0),
     }
-    assert report.get_requests == "not measured"
+    assert report.get_requests.startswith("not measured")
     assert report.to_date.requests == pytest.approx(3001 * 0.005 / 1000)
+
+
+def test_counted_reads_are_priced_get_at_the_get_rate_list_at_the_put_rate(
+    tmp_path: Path,
+) -> None:
+    reads = [
+        (date(2030, 1, 5), "acme-dev-lake", "raw", "get", 10_000),
+        (date(2030, 1, 6), "acme-dev-lake", "processed", "list", 2_000),
+        (date(2029, 12, 30), "acme-dev-lake", "raw", "get", 5_000),  # last month: not billed now
+    ]
+    with _local(tmp_path) as store:
+        report = cost_report(_config(), store, reads=reads, as_of=date(2030, 1, 20), months=1)
+    rows = {(r.month, r.zone, r.kind): (r.requests, r.usd) for r in report.requests}
+    assert rows[("2030-01", "raw", "get")] == (10_000, pytest.approx(10 * 0.0004))
+    assert rows[("2030-01", "processed", "list")] == (2_000, pytest.approx(2 * 0.005))
+    assert rows[("2029-12", "raw", "get")] == (5_000, pytest.approx(5 * 0.0004))
+    assert report.to_date.requests == pytest.approx(10 * 0.0004 + 2 * 0.005)
+    assert report.get_requests.startswith("counted by lakeward's store")
 
 
 def _budget_report(tmp_path: Path, budgets: dict[str, Any]) -> CostReport:

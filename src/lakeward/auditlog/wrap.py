@@ -16,15 +16,19 @@ from typing import Any, TypeVar
 
 from lakeward.auditlog.chain import Record
 from lakeward.auditlog.log import AuditLog, Entry
+from lakeward.auditlog.requests import ReadKind, RequestCounter
 from lakeward.errors import AccessDenied, LakeError
 from lakeward.storage.base import (
     BucketConfigKind,
     DeleteResult,
+    ListPage,
+    ObjectBody,
     ObjectInfo,
     ObjectStore,
     PutData,
     PutRequest,
     Retention,
+    VersionPage,
 )
 from lakeward.storage.wrapper import StoreWrapper
 
@@ -87,6 +91,8 @@ class AuditingStore(StoreWrapper):
         log: The audit log (its sink must not write through this wrapper).
         actor: Who the records name; default the OS user.
         close_inner: Close ``inner`` too when this store is closed.
+        reads: Where read requests are counted (local lakes, for ``lakeward cost``); reads
+            are never logged.
     """
 
     def __init__(
@@ -96,14 +102,18 @@ class AuditingStore(StoreWrapper):
         *,
         actor: str | None = None,
         close_inner: bool = True,
+        reads: RequestCounter | None = None,
     ) -> None:
         super().__init__(inner, close_inner=close_inner)
         self.log = log
         self.actor = actor or default_actor()
+        self.reads = reads
 
     def close(self) -> None:
-        """Close the log and (unless told otherwise) the inner store."""
+        """Close the log, the read counter and (unless told otherwise) the inner store."""
         self.log.close()
+        if self.reads is not None:
+            self.reads.close()
         super().close()
 
     # -- logging --------------------------------------------------------------------------
@@ -335,3 +345,52 @@ class AuditingStore(StoreWrapper):
             lambda: self.inner.restore(bucket, key, days=days, tier=tier, version_id=version_id),
             lambda _: {"version_id": version_id, "days": days, "tier": tier},
         )
+
+    # -- reads: counted, not logged --------------------------------------------------------
+    def _count(self, bucket: str, key: str, kind: ReadKind) -> None:
+        if self.reads is not None:
+            self.reads.add(bucket, key, kind)
+
+    def head(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo:  # noqa: D102
+        self._count(bucket, key, "get")
+        return super().head(bucket, key, version_id=version_id)
+
+    def get(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectBody:  # noqa: D102
+        self._count(bucket, key, "get")
+        return super().get(bucket, key, version_id=version_id)
+
+    def get_tags(self, bucket: str, key: str, *, version_id: str | None = None) -> dict[str, str]:  # noqa: D102
+        self._count(bucket, key, "get")
+        return super().get_tags(bucket, key, version_id=version_id)
+
+    def list(  # noqa: D102
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        delimiter: str | None = None,
+        start_after: str | None = None,
+        max_keys: int = 1000,
+        token: str | None = None,
+    ) -> ListPage:
+        self._count(bucket, prefix, "list")
+        return super().list(
+            bucket, prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys,
+            token=token,
+        )  # fmt: skip
+
+    def list_versions(  # noqa: D102
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        delimiter: str | None = None,
+        max_keys: int = 1000,
+        key_marker: str | None = None,
+        version_id_marker: str | None = None,
+    ) -> VersionPage:
+        self._count(bucket, prefix, "list")
+        return super().list_versions(
+            bucket, prefix, delimiter=delimiter, max_keys=max_keys, key_marker=key_marker,
+            version_id_marker=version_id_marker,
+        )  # fmt: skip

@@ -237,6 +237,10 @@ class PriceTable(_Model):
         """Price ``count`` PUT/COPY/POST/LIST requests into a class."""
         return count / 1000 * self.requests.usd_per_1000[storage_class].put
 
+    def get_usd(self, storage_class: str, count: float) -> float:
+        """Price ``count`` GET/SELECT (and other non-PUT) requests on a class."""
+        return count / 1000 * self.requests.usd_per_1000[storage_class].get
+
     def transition_usd(self, storage_class: str, count: float) -> float:
         """Price ``count`` lifecycle transitions into a class."""
         return count / 1000 * self.transitions.usd_per_1000.get(storage_class, 0.0)

@@ -140,12 +140,12 @@ class InventoryRow:
 
 @dataclass(frozen=True)
 class RequestRow:
-    """Write requests of one month and bucket, from the audit log."""
+    """Requests of one month, bucket and kind: writes from the audit log, reads counted."""
 
     month: str
     bucket: str
     zone: str | None
-    kind: Literal["put", "delete"]
+    kind: Literal["put", "delete", "get", "list"]
     requests: int
     usd: float
 
@@ -398,16 +398,40 @@ def _request_rows(
     for (day, bucket, zone, kind), count in counts.items():
         months[(day.strftime("%Y-%m"), bucket, zone, kind)] += count
     return [
-        RequestRow(
-            month,
-            bucket,
-            zone,
-            "put" if kind == "put" else "delete",
-            count,
-            prices.put_usd("STANDARD", count) if kind == "put" else 0.0,
-        )
+        RequestRow(month, bucket, zone, _kind(kind), count, _request_usd(prices, kind, count))
         for (month, bucket, zone, kind), count in sorted(months.items(), key=str)
     ]
+
+
+def _kind(kind: str) -> Literal["put", "delete", "get", "list"]:
+    return (
+        "put"
+        if kind == "put"
+        else "get"
+        if kind == "get"
+        else "list"
+        if kind == "list"
+        else "delete"
+    )
+
+
+def _request_usd(prices: PriceTable, kind: str, count: int) -> float:
+    """PUT/COPY/POST/LIST at the PUT rate, GET at the GET rate, DELETE free (STANDARD)."""
+    if kind in ("put", "list"):
+        return prices.put_usd("STANDARD", count)
+    return prices.get_usd("STANDARD", count) if kind == "get" else 0.0
+
+
+def _read_counts(
+    reads: Iterable[tuple[date, str, str, str, int]], buckets: _Buckets
+) -> dict[tuple[date, str, str | None, str], int]:
+    """Counted reads (day, physical bucket, first key segment, kind, n) as request counts."""
+    counts: defaultdict[tuple[date, str, str | None, str], int] = defaultdict(int)
+    for day, physical, segment, kind, n in reads:
+        key = f"{segment}/" if segment else ""
+        bucket, zone = buckets.place(f"arn:aws:s3:::{physical}/{key}")
+        counts[(day, bucket, zone, kind)] += n
+    return counts
 
 
 def _history_entries(history: HistorySource | Iterable[HistoryEntry]) -> list[HistoryEntry]:
@@ -451,13 +475,13 @@ def _measured_lines(
     """
     to_date, first = periods[0], periods[1]
     measured = (TO_DATE, first.label)
-    puts: defaultdict[tuple[str, str | None], int] = defaultdict(int)
+    billed: defaultdict[tuple[str, str | None, str], int] = defaultdict(int)
     for (day, bucket, zone, kind), count in request_counts.items():
-        if kind == "put" and to_date.start <= day < as_of:
-            puts[(bucket, zone)] += count
+        if kind != "delete" and to_date.start <= day < as_of:
+            billed[(bucket, zone, kind)] += count
     lines = [
-        CostLine(label, "requests", prices.put_usd("STANDARD", n), n, "requests", b, z, "STANDARD")
-        for (b, z), n in sorted(puts.items(), key=str)
+        CostLine(label, "requests", _request_usd(prices, k, n), n, "requests", b, z, "STANDARD")
+        for (b, z, k), n in sorted(billed.items(), key=str)
         for label in measured
     ]
     ran = _query_totals(entries, prices, to_date.start, as_of)
@@ -573,7 +597,9 @@ def _budget_status(
     )
 
 
-def _notes(buckets: Sequence[BucketLifecycle], requests_source: str) -> list[str]:
+def _notes(
+    buckets: Sequence[BucketLifecycle], requests_source: str, reads_source: str
+) -> list[str]:
     notes = [
         f"bucket {b.bucket}: lifecycle rules from "
         + {
@@ -584,9 +610,7 @@ def _notes(buckets: Sequence[BucketLifecycle], requests_source: str) -> list[str
         + ("" if b.exists else " (bucket not created yet)")
         for b in buckets
     ]
-    notes.append(
-        "GET/SELECT requests are not measured (no request counter or read log); their cost is left out"
-    )
+    notes.append(f"GET and LIST requests: {reads_source}")
     notes.append(f"write requests: {requests_source}")
     notes.append(
         "INTELLIGENT_TIERING objects are priced as unread: Frequent Access for 30 days, "
@@ -608,6 +632,7 @@ def cost_report(
     months: int = 12,
     growth: Sequence[Growth] = (),
     prices: PriceTable | None = None,
+    reads: Iterable[tuple[date, str, str, str, int]] | None = None,
 ) -> CostReport:
     """Price the lake now, project ``months`` months from ``as_of``, and check the budgets.
 
@@ -621,6 +646,9 @@ def cost_report(
         months: Calendar months to project, starting with the month of ``as_of``.
         growth: New data a month; none when empty.
         prices: The price table (default the packaged us-east-1 one).
+        reads: Counted GET/LIST requests (day, physical bucket, first key segment, kind,
+            count), e.g. :meth:`lakeward.auditlog.requests.RequestCounter.read`; None when
+            nothing counts them (aws lakes).
 
     Returns:
         The report.
@@ -641,10 +669,18 @@ def cost_report(
     lines = project_lines(
         [*versions, *batches], buckets, as_of=as_of, months=months, prices=prices, new=batches
     )
-    request_counts = _request_counts(auditlog, _Buckets(config)) if auditlog else {}
+    places = _Buckets(config)
+    request_counts = _request_counts(auditlog, places) if auditlog else {}
+    for where, n in (_read_counts(reads, places) if reads is not None else {}).items():
+        request_counts[where] = request_counts.get(where, 0) + n
     entries = _history_entries(history) if history is not None else []
     lines += _measured_lines([to_date, *periods], as_of, request_counts, entries, prices)
     source = "from the audit log" if auditlog else "not measured (no audit log)"
+    reads_source = (
+        "counted by lakeward's store (local lakes; a killed process may lose its last 1,000)"
+        if reads is not None
+        else "not measured (on AWS, S3 request metrics in CloudWatch); their cost is left out"
+    )
     return CostReport(
         as_of=as_of,
         months=months,
@@ -654,7 +690,7 @@ def cost_report(
         now=_now_lines(prices, versions, as_of),
         requests=_request_rows(request_counts, prices),
         requests_source=source,
-        get_requests="not measured",
+        get_requests=reads_source,
         queries=_query_rows(entries, prices),
         to_date=month_cost(TO_DATE, lines),
         projection=[month_cost(period.label, lines) for period in periods],
@@ -662,7 +698,7 @@ def cost_report(
             _budget_status(name, budget, lines, periods) for name, budget in config.budgets.items()
         ],
         growth=list(growth),
-        notes=_notes(buckets, source),
+        notes=_notes(buckets, source, reads_source),
         lines=lines,
     )
 
