@@ -40,6 +40,8 @@ MOTO_GAPS = {
     "DeleteMarker=false (S3 answers true)",
     "suspended-keeps-versions": "a put under suspended versioning deletes every earlier "
     "version of the key (S3 keeps them and replaces only the null version)",
+    "conditional-put-race": "If-None-Match: * is checked, then the object written, with no "
+    "lock between (moto/s3/responses.py): two racing puts can both win; S3 lets one win",
 }
 
 BACKENDS: dict[str, Callable[[Path], AbstractContextManager[ObjectStore]]] = {

@@ -372,7 +372,9 @@ def test_if_none_match(store: ObjectStore, versioned: str) -> None:
     assert read(store, versioned, "once") == b"after delete"
 
 
-def test_conditional_put_race_has_exactly_one_winner(store: ObjectStore, bucket: str) -> None:
+def test_conditional_put_race_has_exactly_one_winner(
+    store: ObjectStore, bucket: str, gaps: frozenset[str]
+) -> None:
     for round_ in range(5):
         key = f"race/{round_}"
         outcomes: list[str] = []
@@ -397,8 +399,11 @@ def test_conditional_put_race_has_exactly_one_winner(store: ObjectStore, bucket:
         for thread in threads:
             thread.join()
         winners = [o for o in outcomes if o.startswith("won")]
-        assert len(winners) == 1 and outcomes.count("lost") == 1
-        assert read(store, bucket, key) == winners[0].split(":")[1].encode()
+        assert winners and len(outcomes) == 2
+        if "conditional-put-race" not in gaps:
+            assert len(winners) == 1 and outcomes.count("lost") == 1
+        stored = read(store, bucket, key)
+        assert stored in {w.split(":")[1].encode() for w in winners}
 
 
 # -- copy ------------------------------------------------------------------------------------
