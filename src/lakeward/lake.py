@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from lakeward._closeable import Closeable
 from lakeward.config import load_config
 from lakeward.config_models import LakeConfig
-from lakeward.errors import ConfigError, InvalidRequest
+from lakeward.errors import AccessDenied, ConfigError, InvalidRequest
 from lakeward.layout import S3Uri, parse_s3_uri
 from lakeward.storage import BucketConfigKind, ObjectInfo, ObjectStore, open_store
 from lakeward.storage.base import PutData
@@ -123,9 +123,10 @@ class Lake(Closeable):
     def _with_audit(self, raw: ObjectStore) -> ObjectStore:
         """Log every change made through the store in the lake's audit log.
 
-        An aws lake whose logs bucket does not exist yet (before the first ``apply``) has
-        nowhere to keep the log: its changes are then recorded only by ``apply``'s own
-        record, written once the bucket exists.
+        An aws lake whose logs bucket does not exist yet (before the first ``apply``), or
+        is not visible to the credentials in use, has nowhere to keep the log: its changes
+        are then recorded by ``apply``'s own record once the bucket exists, and by
+        CloudTrail.
         """
         from lakeward.auditlog import logs_bucket, open_audit_log
         from lakeward.auditlog.wrap import AuditingStore
@@ -134,7 +135,9 @@ class Lake(Closeable):
             try:
                 if not raw.bucket_exists(logs_bucket(self.config)):
                     return raw
-            except ConfigError:
+            except (ConfigError, AccessDenied):
+                # No logs bucket declared, or credentials that may not see it: on AWS,
+                # CloudTrail remains the record of what these credentials do.
                 return raw
         actor, reads = self._actor(), self._read_counter()
         log = open_audit_log(self.config, raw)
