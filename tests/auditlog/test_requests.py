@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from lakeward import Lake
 from lakeward.auditlog import requests
 from lakeward.auditlog.requests import RequestCounter
+from lakeward.errors import LakeError
 
 
 def test_reads_through_the_lake_are_counted_and_priced(tmp_path: Path) -> None:
@@ -40,3 +43,15 @@ def test_counts_survive_in_batches(tmp_path: Path) -> None:
     again.close()
     counts = {(row[2], row[3]): row[4] for row in RequestCounter.read(path)}
     assert counts == {("raw", "get"): requests.FLUSH_EVERY + 6, ("", "list"): 1}
+
+
+def test_a_key_that_cannot_be_made_stops_the_change_before_it_happens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("LAKEWARD_AUDITLOG_KEY", str(blocker / "audit.key"))
+    with Lake.open(overrides={"backend.root": str(tmp_path / "lake")}, environ={}) as lake:
+        with pytest.raises(LakeError, match="LAKEWARD_AUDITLOG_KEY"):
+            lake.init()
+        assert lake.backend_store.list_buckets() == []  # nothing changed, nothing unlogged

@@ -140,6 +140,7 @@ class AuditingStore(StoreWrapper):
         call: Callable[[], T],
         details: Callable[[T], dict[str, Any]] | None = None,
     ) -> T:
+        self.log.signer()  # a key that cannot be made fails before the change, not after
         try:
             result = call()
         except AccessDenied as exc:
@@ -210,6 +211,7 @@ class AuditingStore(StoreWrapper):
 
     def put_many(self, requests: Sequence[PutRequest]) -> list[ObjectInfo | LakeError]:
         """Store a batch through the inner store, then log it in one atomic append."""
+        self.log.signer()  # a key that cannot be made fails before the batch, not after
         results = self.inner.put_many(requests)
         entries = []
         for request, result in zip(requests, results, strict=True):
