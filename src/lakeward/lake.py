@@ -473,10 +473,14 @@ class Lake(Closeable):
     ) -> DoctorReport:
         """Check the local lake's files against its database (see ``storage.local_doctor``).
 
+        With ``gc`` it also removes routed events older than a week from the outbox.
+
         Raises:
             NotSupported: The backend is not local.
         """
         report: DoctorReport = self.store.doctor(repair=repair, gc=gc, progress=progress)
+        if gc:
+            report.counts["gc_outbox_rows_removed"] = self.queue.prune_outbox()
         return report
 
     # -- governance --------------------------------------------------------------------------

@@ -47,6 +47,10 @@ class DeadLetter:
     failed_at: float
 
 
+OUTBOX_KEEP_S = 7 * 24 * 3600.0
+"""How long routed events stay in a local outbox before ``doctor --gc`` removes them."""
+
+
 class EventQueue(Closeable, abc.ABC):
     """At-least-once delivery with leases (visibility timeouts) and a dead-letter queue."""
 
@@ -56,6 +60,13 @@ class EventQueue(Closeable, abc.ABC):
 
         On AWS, S3 sends notifications to SQS itself and this returns 0.
         """
+
+    def prune_outbox(self, *, keep_s: float = OUTBOX_KEEP_S) -> int:
+        """Delete routed object events older than ``keep_s`` from the outbox; return how many.
+
+        Only local lakes have an outbox (S3 sends its events to SQS): this returns 0.
+        """
+        return 0
 
     @abc.abstractmethod
     def send(self, route: str, body: str) -> str:

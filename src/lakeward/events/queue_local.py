@@ -13,11 +13,12 @@ import json
 import secrets
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakeward.errors import InvalidRequest
-from lakeward.events.base import DeadLetter, EventQueue, LogTable, Message
+from lakeward.events.base import OUTBOX_KEEP_S, DeadLetter, EventQueue, LogTable, Message
 from lakeward.events.model import notification, record_from_outbox
 from lakeward.storage._local_db import LakeDB
 
@@ -90,6 +91,22 @@ class LocalEventQueue(EventQueue):
                     (rows[-1]["id"],),
                 )
         return routed
+
+    def prune_outbox(self, *, keep_s: float = OUTBOX_KEEP_S) -> int:
+        """Delete outbox rows already routed into the queue and older than ``keep_s``.
+
+        Rows not routed yet are kept whatever their age (the worker still owes them a
+        route), and so are recent ones (for ``lakeward events`` and people debugging).
+        """
+        cutoff = datetime.fromtimestamp(self.clock() - keep_s, UTC).isoformat()
+        with self.db.write() as conn:
+            last = conn.execute("SELECT last_id FROM event_cursor WHERE name = 'outbox'").fetchone()
+            if last is None:
+                return 0
+            deleted = conn.execute(
+                "DELETE FROM outbox WHERE id <= ? AND created_at < ?", (last[0], cutoff)
+            ).rowcount
+        return int(deleted)
 
     def _insert(self, conn: sqlite3.Connection, route: str, body: str, source: str) -> int:
         now = self.clock()
