@@ -64,6 +64,7 @@ from lakeward.storage.ops import iter_versions
 
 __all__ = [
     "ACTIONS",
+    "LIFECYCLE_ACTOR",
     "LIFECYCLE_CLASSES",
     "MAX_RULES",
     "LifecycleAction",
@@ -406,9 +407,13 @@ def run_lifecycle(
         NotSupported: A run that writes, on a backend whose own service applies lifecycle.
 
     The actions are S3's own, not a caller's: they go to the backend under any wrapper
-    (role enforcement, audit log), as S3 lifecycle acts outside IAM and CloudTrail.
+    (role enforcement), as S3 lifecycle acts outside IAM. They are still changes to the
+    lake: when ``store`` writes an audit log, each action applied is appended to it with
+    the actor ``s3-lifecycle`` (as S3's server access logs record ``S3.TRANSITION`` and
+    ``S3.EXPIRE.OBJECT``).
     """
     as_of = _utc(as_of)
+    audit_log = _audit_log_of(store)
     store = backend_of(store)
     if not dry_run and not _can_transition(store):
         raise NotSupported(
@@ -421,8 +426,49 @@ def run_lifecycle(
         if target is None:
             continue
         report.buckets.append(name)
+        first = len(report.actions)
         _run_bucket(store, target, report, progress)
+        if audit_log is not None and not dry_run:
+            _log_actions(audit_log, report.actions[first:])
     return report
+
+
+LIFECYCLE_ACTOR = "s3-lifecycle"
+"""Who the audit log names for the actions of a lifecycle run."""
+
+
+def _audit_log_of(store: ObjectStore) -> Any:
+    """The audit log a wrapper of ``store`` writes to, or None."""
+    current: Any = store
+    while current is not None:
+        log = getattr(current, "log", None)
+        if log is not None and hasattr(log, "append_many"):
+            return log
+        current = getattr(current, "inner", None)
+    return None
+
+
+def _log_actions(log: Any, actions: Sequence[LifecycleAction]) -> None:
+    from lakeward.auditlog import Entry
+
+    entries = [
+        Entry(
+            "s3:LifecycleTransition" if a.action == "transition" else "s3:LifecycleExpiration",
+            f"arn:aws:s3:::{a.bucket}/{a.key}",
+            LIFECYCLE_ACTOR,
+            "ok",
+            {
+                "lifecycle_action": a.action,
+                "version_id": a.version_id,
+                "from": a.from_class,
+                "to": a.to_class,
+                "size": a.size,
+            },
+        )
+        for a in actions
+        if a.action != "skip"
+    ]
+    log.append_many(entries)
 
 
 def backend_of(store: ObjectStore) -> ObjectStore:
