@@ -488,11 +488,15 @@ class Lake(Closeable):
         """Audit the lake against its controls (see :func:`lakeward.governance.audit.run_audit`).
 
         Options: ``scrub`` (re-read every object, default True), ``progress``, ``buckets``,
-        ``workers``.
+        ``workers``. The lake's audit log is checked too (LW.LOG.1, LW.LOG.2) when it has one.
         """
         from lakeward.governance.audit import run_audit
 
-        return run_audit(self.config, self.store, **options)
+        try:
+            log: AuditLog | None = self.audit_log
+        except ConfigError:  # an aws lake without a logs bucket keeps no audit log
+            log = None
+        return run_audit(self.config, self.store, audit_log=log, **options)
 
     def cost(
         self, *, as_of: date | None = None, months: int = 12, growth: Sequence[Growth] = ()

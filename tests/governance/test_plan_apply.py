@@ -274,3 +274,20 @@ def test_an_applied_lake_passes_its_audit_and_drift_fails_it(backend: str, tmp_p
         assert {"S3.5", "LW.S3.1"} <= drifted
         lake.apply()
         assert lake.audit(scrub=False).failed(at_least=Severity.LOW) == []
+
+
+def test_the_audit_checks_its_log_and_finds_a_change_made_around_lakeward(tmp_path: Path) -> None:
+    from lakeward.governance.audit import Status
+
+    with open_lake("local", tmp_path) as lake:
+        lake.apply()
+        bucket = lake.config.physical_bucket("lake")
+        lake.put("s3://lake/raw/a.csv", b"a\n")
+        found = {f.control_id: f for f in lake.audit(scrub=False).findings}
+        assert found["LW.LOG.1"].status is Status.PASSED
+        assert found["LW.LOG.2"].status is Status.PASSED
+        lake.backend_store.put(bucket, "raw/sneaky.csv", b"b\n")  # around the audit log
+        found = {f.control_id: f for f in lake.audit(scrub=False).findings}
+        assert found["LW.LOG.2"].status is Status.FAILED
+        assert "raw/sneaky.csv" in found["LW.LOG.2"].evidence
+        assert "raw/a.csv" not in found["LW.LOG.2"].evidence

@@ -20,7 +20,6 @@ from lakeward.governance.audit import (
     AuditReport,
     Severity,
     parse_fail_on,
-    run_audit,
 )
 
 STAGES = {"buckets": "checking buckets", "objects": "checking objects", "scrub": "scrubbing"}
@@ -74,9 +73,7 @@ def audit(
         def advance(stage: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, description=STAGES.get(stage, stage))
 
-        report = run_audit(
-            lake.config, lake.store, scrub=not no_scrub, progress=advance, buckets=buckets
-        )
+        report = lake.audit(scrub=not no_scrub, progress=advance, buckets=buckets)
     if html is not None:
         from lakeward.governance.report_html import render_html
 

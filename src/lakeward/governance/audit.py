@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from lakeward.errors import InvalidRequest
 
 if TYPE_CHECKING:
+    from lakeward.auditlog import AuditLog
     from lakeward.config_models import LakeConfig
     from lakeward.storage import ObjectStore
 
@@ -219,6 +220,7 @@ def run_audit(
     progress: Progress | None = None,
     buckets: Sequence[str] | None = None,
     workers: int = 8,
+    audit_log: AuditLog | None = None,
 ) -> AuditReport:
     """Audit the lake's buckets and the objects of its datasets.
 
@@ -230,6 +232,8 @@ def run_audit(
         buckets: Audit only these buckets (logical or physical names); every declared
             bucket when None.
         workers: Threads that check (and scrub) objects in parallel.
+        audit_log: The lake's audit log: when given, LW.LOG.1 verifies it and LW.LOG.2
+            looks for object changes it misses.
 
     Returns:
         The report: every finding, failed ones first.
@@ -248,6 +252,11 @@ def run_audit(
     object_findings, checked, stats = audit_objects(
         context, scrub=scrub, progress=progress, workers=workers
     )
+    if audit_log is not None:
+        from lakeward.governance.controls.auditlog import audit_log_findings
+        from lakeward.governance.lifecycle import backend_of
+
+        object_findings += audit_log_findings(audit_log, backend_of(store))
     report = AuditReport(
         findings=findings + object_findings,
         account_id=context.account_id,

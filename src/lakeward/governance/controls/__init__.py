@@ -88,6 +88,9 @@ CONTROLS: dict[str, Control] = {
            _S.MEDIUM, "object"),
         _C("LW.OBJ.4", "Dataset objects should have a manifest", _S.MEDIUM, "object"),
         _C("LW.OBJ.5", "Object bodies should match their recorded SHA-256", _S.HIGH, "object"),
+        _C("LW.LOG.1", "The audit log should verify (hash chain, signed digests and head)",
+           _S.HIGH, "lake"),
+        _C("LW.LOG.2", "Every object change should be in the audit log", _S.MEDIUM, "lake"),
     )
 }  # fmt: skip
 
