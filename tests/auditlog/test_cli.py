@@ -89,3 +89,18 @@ def test_changes_made_through_the_cli_are_logged(
     assert ("s3:CreateBucket", "arn:aws:s3:::acme-dev-lake") in actions
     assert actions[-1] == ("s3:PutObject", "arn:aws:s3:::acme-dev-lake/raw/a.csv")
     assert run("auditlog", "verify")[0] == 0
+
+
+def test_recover_writes_back_a_change_made_around_lakeward(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lakeward.storage.local import LocalObjectStore
+
+    monkeypatch.chdir(tmp_path)
+    assert run("init", "--name", "acme")[0] == 0
+    with LocalObjectStore(tmp_path / ".lake") as raw:  # around the audit log
+        raw.put("acme-dev-lake", "raw/sneaky.csv", b"x\n")
+    code, out, _ = run("auditlog", "recover")
+    assert code == 0 and "recovered 1 record" in out
+    code, out, _ = run("auditlog", "recover", "--json")
+    assert code == 0 and json.loads(out) == {"recovered": 0}

@@ -291,3 +291,12 @@ def test_the_audit_checks_its_log_and_finds_a_change_made_around_lakeward(tmp_pa
         assert found["LW.LOG.2"].status is Status.FAILED
         assert "raw/sneaky.csv" in found["LW.LOG.2"].evidence
         assert "raw/a.csv" not in found["LW.LOG.2"].evidence
+        from lakeward.governance.controls.auditlog import RECOVERED_ACTOR, recover
+
+        assert recover(lake.audit_log, lake.backend_store) == 1
+        assert recover(lake.audit_log, lake.backend_store) == 0  # once
+        found = {f.control_id: f for f in lake.audit(scrub=False).findings}
+        assert found["LW.LOG.2"].status is Status.PASSED
+        (record,) = [r for r in lake.audit_log.records() if r.actor == RECOVERED_ACTOR]
+        assert record.resource.endswith("/raw/sneaky.csv") and record.details["recovered"]
+        assert lake.audit_log.verify().ok

@@ -140,6 +140,26 @@ def auditlog_seal(ctx: typer.Context, as_json: bool = JsonOption) -> None:
         )
 
 
+@auditlog_app.command("recover")
+@handle_errors
+def auditlog_recover(ctx: typer.Context, as_json: bool = JsonOption) -> None:
+    """Record object changes the log lacks (local lakes), marked recovered; no writer running."""
+    from lakeward.governance.controls.auditlog import recover
+
+    lake = state(ctx).lake()
+    with _audit_log(ctx) as log:
+        added = recover(log, lake.backend_store)
+    if as_json:
+        print_json({"recovered": added})
+    else:
+        out.print(
+            f"recovered {added} record(s) from the store's event outbox"
+            if added
+            else "nothing to recover: every object change is in the audit log",
+            markup=False,
+        )
+
+
 @auditlog_app.command("public-key")
 @handle_errors
 def auditlog_public_key(ctx: typer.Context) -> None:

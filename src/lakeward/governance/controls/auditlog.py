@@ -21,7 +21,18 @@ if TYPE_CHECKING:
     from lakeward.auditlog import AuditLog
     from lakeward.storage.base import ObjectStore
 
-__all__ = ["audit_log_findings", "change_family"]
+__all__ = ["RECOVERED_ACTOR", "audit_log_findings", "change_family", "missing_changes", "recover"]
+
+RECOVERED_ACTOR = "unknown (recovered from the store's event outbox)"
+"""Who records written back by :func:`recover` name: nobody knows who made the change."""
+
+_RECOVERED_ACTIONS = {
+    "created": "s3:PutObject",
+    "removed": "s3:DeleteObject",
+    "tagging": "s3:PutObjectTagging",
+    "restore": "s3:RestoreObject",
+    "transition": "s3:LifecycleTransition",
+}
 
 _LOG = "lakeward:audit-log"
 _SHOWN = 5
@@ -97,15 +108,17 @@ def _verifies(log: AuditLog) -> Finding:
     )
 
 
-def _complete(records: list[Any], store: ObjectStore) -> Finding:
+def missing_changes(records: list[Any], store: ObjectStore) -> Counter[tuple[str, str]] | None:
+    """Object changes in the local outbox that the audit log lacks: (resource, kind) → count.
+
+    Only outbox rows from the first record's time on are compared. None when the store
+    has no outbox (aws lakes).
+    """
     db = getattr(store, "db", None)
     if db is None:
-        return finding(
-            "LW.LOG.2", Status.NOT_APPLICABLE, _LOG,
-            "no local event outbox to compare with (aws lakes: CloudTrail data events)",
-        )  # fmt: skip
+        return None
     if not records:
-        return finding("LW.LOG.2", Status.NOT_APPLICABLE, _LOG, "the audit log is empty")
+        return Counter()
     logged = Counter(
         (r.resource, family) for r in records if (family := change_family(r.action)) is not None
     )
@@ -118,9 +131,42 @@ def _complete(records: list[Any], store: ObjectStore) -> Finding:
         for row in rows
         if (family := change_family(row[0])) is not None
     )
-    missing = changed - logged
+    return changed - logged
+
+
+def recover(log: AuditLog, store: ObjectStore) -> int:
+    """Append a record for each object change the log lacks, marked as recovered.
+
+    Run it when no other process writes to the lake: a change whose record another
+    process is about to append would otherwise be recorded twice.
+
+    Returns:
+        How many records were appended.
+    """
+    from lakeward.auditlog import Entry
+
+    missing = missing_changes(log.records(), store) or Counter()
+    details = {"recovered": True, "from": "the store's event outbox"}
+    entries = [
+        Entry(_RECOVERED_ACTIONS[family], resource, RECOVERED_ACTOR, "ok", dict(details))
+        for (resource, family), count in sorted(missing.items())
+        for _ in range(count)
+    ]
+    log.append_many(entries)
+    return len(entries)
+
+
+def _complete(records: list[Any], store: ObjectStore) -> Finding:
+    missing = missing_changes(records, store)
+    if missing is None:
+        return finding(
+            "LW.LOG.2", Status.NOT_APPLICABLE, _LOG,
+            "no local event outbox to compare with (aws lakes: CloudTrail data events)",
+        )  # fmt: skip
+    if not records:
+        return finding("LW.LOG.2", Status.NOT_APPLICABLE, _LOG, "the audit log is empty")
     if not missing:
-        evidence = f"{sum(changed.values())} object changes since record 1, all in the log"
+        evidence = "every object change in the outbox since record 1 is in the log"
         return finding("LW.LOG.2", Status.PASSED, _LOG, evidence)
     shown = ", ".join(f"{family} {res} x{n}" for (res, family), n in list(missing.items())[:_SHOWN])
     return finding(
@@ -129,6 +175,6 @@ def _complete(records: list[Any], store: ObjectStore) -> Finding:
         _LOG,
         f"{sum(missing.values())} object changes are not in the audit log: {shown}",
         "changes were made around lakeward (not through `Lake.store` or the CLI) or a process "
-        "was killed between a change and its record: find who wrote them (the outbox has the "
-        "times) and record what you learn",
+        "was killed between a change and its record: find out which (the outbox has the "
+        "times), then `lakeward auditlog recover` records them as recovered",
     )
