@@ -14,6 +14,7 @@ import getpass
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from lakeward._failpoints import failpoint
 from lakeward.auditlog.chain import Record
 from lakeward.auditlog.log import AuditLog, Entry
 from lakeward.auditlog.requests import ReadKind, RequestCounter
@@ -146,6 +147,7 @@ class AuditingStore(StoreWrapper):
         except AccessDenied as exc:
             self.record_denied(action, resource, exc.message)
             raise
+        failpoint("audit:changed")  # the change is made, its record not yet
         extra = details(result) if details else {}
         self.log.append(action, resource, actor=self.actor, details=extra)
         return result
@@ -213,6 +215,7 @@ class AuditingStore(StoreWrapper):
         """Store a batch through the inner store, then log it in one atomic append."""
         self.log.signer()  # a key that cannot be made fails before the batch, not after
         results = self.inner.put_many(requests)
+        failpoint("audit:changed")
         entries = []
         for request, result in zip(requests, results, strict=True):
             resource = s3_arn(request.bucket, request.key)
