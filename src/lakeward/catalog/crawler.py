@@ -427,7 +427,8 @@ def crawl(
     _check_options(sample_per_folder, update_behavior, delete_behavior)
     bucket, prefix = _location(config, prefix, dataset, bucket)
     database = (database or config.catalog_database).lower()
-    existing = _existing_tables(catalog, database, bucket, prefix)
+    taken = _table_names(catalog, database)
+    existing = _existing_tables(catalog, database, sorted(taken), bucket, prefix)
     known_folders = _known_folders(catalog, existing) if new_folders_only else set()
     reserved = prefix.startswith(RESERVED_PREFIXES)
     listing = walk(store, bucket, prefix, exclude, reserved=reserved)
@@ -439,7 +440,7 @@ def crawl(
     if unrecognised:
         listing.skipped["format not recognised"] += len(unrecognised)
     candidates = _group(listing.files, samples)
-    _name_all(candidates, existing, bucket, prefix, dataset, _table_names(catalog, database))
+    _name_all(candidates, existing, bucket, prefix, dataset, taken)
     policy = _Policy(update_behavior, delete_behavior, new_folders_only, explain)
     reports = [
         _write(catalog, database, bucket, candidate, existing, policy) for candidate in candidates
@@ -516,12 +517,10 @@ def _table_names(catalog: Catalog, database: str) -> set[str]:
         return set()
 
 
-def _existing_tables(catalog: Catalog, database: str, bucket: str, prefix: str) -> list[Table]:
-    """The database's tables located at or under the crawl location."""
-    try:
-        names = catalog.list_tables(database)
-    except NoSuchDatabase:
-        return []
+def _existing_tables(
+    catalog: Catalog, database: str, names: list[str], bucket: str, prefix: str
+) -> list[Table]:
+    """The tables (of ``names``, the database's) located at or under the crawl location."""
     location = f"s3://{bucket}/{prefix}"
     tables = [catalog.get_table(database, name) for name in names]
     return [t for t in tables if _slash(t.location).startswith(location)]
