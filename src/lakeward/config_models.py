@@ -569,6 +569,15 @@ class LakeConfig(_Model):
         """Return the logical bucket holding ``zone``, or None if no bucket does."""
         return next((name for name, b in self.buckets.items() if zone in b.zones), None)
 
+    @property
+    def logs_bucket(self) -> str | None:
+        """The physical bucket of the lake's logs, or None when there is none.
+
+        ``buckets.logs`` if declared, else the bucket holding zone ``logs``.
+        """
+        logical = "logs" if "logs" in self.buckets else self.bucket_for_zone("logs")
+        return self.physical_bucket(logical) if logical is not None else None
+
     def effective_guardrails(self, logical: str) -> Guardrails:
         """Return the top-level guardrails with the bucket's overrides applied.
 

@@ -57,10 +57,8 @@ def logs_bucket(config: LakeConfig) -> str:
     Raises:
         ConfigError: No bucket is named ``logs`` and none holds the ``logs`` zone.
     """
-    if "logs" in config.buckets:
-        return config.physical_bucket("logs")
-    holder = config.bucket_for_zone("logs")
-    if holder is None:
+    bucket = config.logs_bucket
+    if bucket is None:
         raise ConfigError(
             [
                 "buckets: the audit log of an aws lake lives in the logs bucket, but no bucket "
@@ -69,7 +67,7 @@ def logs_bucket(config: LakeConfig) -> str:
             ],
             source=str(config.config_path or "lakeward.yaml"),
         )
-    return config.physical_bucket(holder)
+    return bucket
 
 
 def open_audit_log(

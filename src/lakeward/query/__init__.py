@@ -72,14 +72,9 @@ def open_query_history(config: LakeConfig, store: ObjectStore | None = None) -> 
     root = local_root(config)
     if root is not None:
         return QueryHistory(root / "lake.db")
-    bucket = _logs_bucket(config)
+    bucket = config.logs_bucket
     if store is None or bucket is None:
         return None
     from lakeward.query.history_store import StoreQueryHistory
 
     return StoreQueryHistory(store, bucket, workgroups=sorted(config.workgroups))
-
-
-def _logs_bucket(config: LakeConfig) -> str | None:
-    logical = "logs" if "logs" in config.buckets else config.bucket_for_zone("logs")
-    return config.physical_bucket(logical) if logical is not None else None
