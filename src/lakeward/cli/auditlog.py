@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -27,21 +25,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(auditlog_app, name="auditlog")
 
 
-@contextmanager
-def _audit_log(ctx: typer.Context) -> Iterator[AuditLog]:
-    from lakeward.auditlog import open_audit_log
-    from lakeward.auditlog.wrap import AuditingStore
-
-    lake = state(ctx).lake()
-    store = lake.store
-    if isinstance(store, AuditingStore):
-        yield store.log  # the lake owns (and closes) it
-        return
-    log = open_audit_log(lake.config, store)
-    try:
-        yield log
-    finally:
-        log.close()
+def _audit_log(ctx: typer.Context) -> AuditLog:
+    """The lake's audit log (the lake owns and closes it)."""
+    return state(ctx).lake().audit_log
 
 
 def _details(record: Record) -> str:
@@ -62,9 +48,9 @@ def auditlog_ls(
     as_json: bool = JsonOption,
 ) -> None:
     """List audit records, oldest first: the last N, or N from --since SEQ."""
-    with _audit_log(ctx) as log:
-        start = since if since is not None else max(1, log.tip().seq - limit + 1)
-        records = log.records(since_seq=start, limit=limit)
+    log = _audit_log(ctx)
+    start = since if since is not None else max(1, log.tip().seq - limit + 1)
+    records = log.records(since_seq=start, limit=limit)
     if as_json:
         print_json([record.to_dict() for record in records])
         return
@@ -98,8 +84,8 @@ def auditlog_verify(
     from lakeward.auditlog.signing import load_public_key
 
     trusted = load_public_key(public_key) if public_key is not None else None
-    with _audit_log(ctx) as log:
-        report = log.verify(public_key=trusted)
+    log = _audit_log(ctx)
+    report = log.verify(public_key=trusted)
     if as_json:
         print_json(_report_json(report))
     else:
@@ -126,8 +112,8 @@ def _print_report(report: VerifyReport) -> None:
 @handle_errors
 def auditlog_seal(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     """Write the signed digest of the records no digest covers yet, now."""
-    with _audit_log(ctx) as log:
-        digest = log.seal()
+    log = _audit_log(ctx)
+    digest = log.seal()
     if as_json:
         print_json(digest.to_dict() if digest else None)
     elif digest is None:
@@ -147,8 +133,8 @@ def auditlog_recover(ctx: typer.Context, as_json: bool = JsonOption) -> None:
     from lakeward.governance.controls.auditlog import recover
 
     lake = state(ctx).lake()
-    with _audit_log(ctx) as log:
-        added = recover(log, lake.backend_store)
+    log = _audit_log(ctx)
+    added = recover(log, lake.backend_store)
     if as_json:
         print_json({"recovered": added})
     else:
@@ -166,6 +152,6 @@ def auditlog_public_key(ctx: typer.Context) -> None:
     """Print the public half of this machine's audit key (PEM), for verify --public-key."""
     from lakeward.auditlog.signing import Signer, default_key_path
 
-    with _audit_log(ctx) as log:
-        path = log.key_path or default_key_path(state(ctx).lake().config.lake.name)
+    log = _audit_log(ctx)
+    path = log.key_path or default_key_path(state(ctx).lake().config.lake.name)
     out.print(Signer.load(path).public_key_pem(), end="", markup=False)
