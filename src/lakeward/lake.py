@@ -139,7 +139,7 @@ class Lake(Closeable):
                 # No logs bucket declared, or credentials that may not see it: on AWS,
                 # CloudTrail remains the record of what these credentials do.
                 return raw
-        actor, reads = self._actor(), self._read_counter()
+        actor, reads = self.actor, self._read_counter()
         log = open_audit_log(self.config, raw)
         self._auditing = AuditingStore(raw, log, actor=actor, reads=reads)
         return self._auditing
@@ -153,9 +153,13 @@ class Lake(Closeable):
 
         return RequestCounter(Path(root) / "lake.db")
 
-    def _actor(self) -> str | None:
+    @property
+    def actor(self) -> str:
+        """Who this lake's changes are recorded as: the role's ARN, else the OS user."""
         if self.role is None:
-            return None
+            from lakeward.auditlog.wrap import default_actor
+
+            return default_actor()
         from lakeward.governance.iam import role_arn
 
         return role_arn(self.config, self.role)
@@ -169,7 +173,7 @@ class Lake(Closeable):
 
     def _record_denied(self, request: Request, decision: Decision) -> None:
         if self._auditing is not None:
-            actor = request.principal or self._actor()
+            actor = request.principal or self.actor
             self._auditing.record_denied(request.action, request.resource, decision.reason, actor)
 
     @property

@@ -102,16 +102,13 @@ def apply_plan(
 
 def _record_apply(lake: Lake, result: ApplyResult) -> None:
     """One audit record for the whole apply: what it changed, by address."""
-    from lakeward.auditlog.wrap import default_actor
-
     config = lake.config.lake
     details = {
         "changes": [f"{c.symbol} {c.address}" for c in result.applied],
         "summary": result.summary(),
     }
-    actor = lake.role or default_actor()
     resource = f"lakeward:lake/{config.name}-{config.environment}"
-    lake.audit_log.append("lakeward:Apply", resource, actor=actor, details=details)
+    lake.audit_log.append("lakeward:Apply", resource, actor=lake.actor, details=details)
 
 
 def _order(change: Change) -> int:
