@@ -394,3 +394,30 @@ def test_queries_from_several_threads(sales: LakeEnv) -> None:
         results = list(pool.map(lambda m: sales.engine.run(sql.format(m)), months))
     assert all(r.table.to_pylist() == [{"n": 1000}] for r in results)
     assert len(sales.engine.history(limit=50)) == len(months)
+
+
+def test_each_run_reports_its_own_bytes_on_a_reused_cursor(sales: LakeEnv) -> None:
+    one = "SELECT sum(amount) FROM sales WHERE year = '2023' AND month = '01'"
+    first = sales.engine.run(one).bytes_scanned
+    everything = sales.engine.run("SELECT sum(amount) FROM sales").bytes_scanned
+    with pytest.raises(InvalidRequest):
+        sales.engine.run("SELECT no_such_column FROM sales")
+    again = sales.engine.run(one).bytes_scanned
+    assert 0 < first == again < everything
+
+
+def test_threads_report_their_own_bytes(sales: LakeEnv) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    one = "SELECT sum(amount) FROM sales WHERE month = '01'"
+    full = "SELECT sum(amount) FROM sales"
+    expected = {
+        one: sales.engine.run(one).bytes_scanned,
+        full: sales.engine.run(full).bytes_scanned,
+    }
+    with ThreadPoolExecutor(3) as pool:
+        runs = list(
+            pool.map(lambda sql: (sql, sales.engine.run(sql).bytes_scanned), [one, full] * 6)
+        )
+    assert all(scanned == expected[sql] for sql, scanned in runs)
+    assert expected[one] < expected[full]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -7,6 +9,7 @@ import pytest
 from lakeward.catalog.base import Column, Table
 from lakeward.config import load_config
 from lakeward.errors import InvalidRequest
+from lakeward.query import pruning as pruning_module
 from lakeward.query.dialect import parse_query
 from lakeward.query.pruning import LocalFileSource, open_file_source, partition_expression
 
@@ -129,3 +132,106 @@ def test_logical_bucket_names_resolve(tmp_path: Path) -> None:
     source = open_file_source(config, tmp_path)
     assert isinstance(source, LocalFileSource)
     assert source.path_of("s3://lake/x/") == tmp_path.resolve() / "buckets" / "lake-dev-lake" / "x"
+
+
+# -- listings reused while a folder is unchanged ------------------------------------------------
+
+
+def _age(*folders: Path, seconds: float = 60.0) -> None:
+    """Date the folders' mtime back, as if last changed ``seconds`` ago."""
+    for folder in folders:
+        then = folder.stat().st_mtime - seconds
+        os.utime(folder, (then, then))
+
+
+def _scans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+    real = pruning_module._scan
+
+    def counting(folder: str, stamp: tuple[int, int, int]) -> object:
+        seen.append(folder)
+        return real(folder, stamp)
+
+    monkeypatch.setattr(pruning_module, "_scan", counting)
+    return seen
+
+
+def _listed(source: LocalFileSource, root: Path) -> list[tuple[str, int]]:
+    base = root.resolve() / "buckets" / "b" / "t"
+    return [
+        (Path(f.path).relative_to(base).as_posix(), f.size)
+        for f in source.list_files("d.t", "s3://b/t/")
+    ]
+
+
+def test_an_unchanged_folder_is_listed_from_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = tmp_path / "buckets" / "b" / "t"
+    (table / "p=1").mkdir(parents=True)
+    (table / "p=1" / "a.parquet").write_bytes(b"xx")
+    _age(table, table / "p=1")
+    source = LocalFileSource(tmp_path)
+    scans = _scans(monkeypatch)
+    assert _listed(source, tmp_path) == [("p=1/a.parquet", 2)]
+    assert len(scans) == 2  # the table folder and its partition
+    assert _listed(source, tmp_path) == [("p=1/a.parquet", 2)]
+    assert len(scans) == 2  # nothing listed again
+
+
+def test_added_removed_and_renamed_files_show_at_once(tmp_path: Path) -> None:
+    table = tmp_path / "buckets" / "b" / "t"
+    partition = table / "p=1"
+    partition.mkdir(parents=True)
+    (partition / "a.parquet").write_bytes(b"xx")
+    _age(table, partition)
+    source = LocalFileSource(tmp_path)
+    assert _listed(source, tmp_path) == [("p=1/a.parquet", 2)]
+    (partition / "b.parquet").write_bytes(b"yyy")
+    assert _listed(source, tmp_path) == [("p=1/a.parquet", 2), ("p=1/b.parquet", 3)]
+    _age(partition)
+    assert _listed(source, tmp_path) == [("p=1/a.parquet", 2), ("p=1/b.parquet", 3)]
+    (partition / "a.parquet").unlink()
+    assert _listed(source, tmp_path) == [("p=1/b.parquet", 3)]
+    _age(partition)
+    _listed(source, tmp_path)
+    tmp = partition / ".b.tmp"
+    tmp.write_bytes(b"zzzz")
+    tmp.replace(partition / "b.parquet")  # how the store writes: a rename over the old file
+    assert _listed(source, tmp_path) == [("p=1/b.parquet", 4)]
+    (table / "p=2").mkdir()
+    (table / "p=2" / "c.parquet").write_bytes(b"c")
+    assert _listed(source, tmp_path) == [("p=1/b.parquet", 4), ("p=2/c.parquet", 1)]
+
+
+def test_a_folder_changed_just_now_is_not_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Same clock tick: a change right after the listing could keep an equal mtime.
+    partition = tmp_path / "buckets" / "b" / "t"
+    partition.mkdir(parents=True)
+    (partition / "a.parquet").write_bytes(b"xx")
+    source = LocalFileSource(tmp_path)
+    scans = _scans(monkeypatch)
+    _listed(source, tmp_path)
+    _listed(source, tmp_path)
+    assert len(scans) == 2
+    _age(partition)
+    _listed(source, tmp_path)
+    _listed(source, tmp_path)
+    assert len(scans) == 3
+
+
+def test_a_replaced_folder_is_listed_again(tmp_path: Path) -> None:
+    table = tmp_path / "buckets" / "b" / "t"
+    (table / "p=1").mkdir(parents=True)
+    (table / "p=1" / "a.parquet").write_bytes(b"xx")
+    _age(table, table / "p=1")
+    source = LocalFileSource(tmp_path)
+    assert _listed(source, tmp_path) == [("p=1/a.parquet", 2)]
+    shutil.rmtree(table / "p=1")
+    assert _listed(source, tmp_path) == []
+    (table / "p=1").mkdir()
+    (table / "p=1" / "b.parquet").write_bytes(b"b")
+    _age(table, table / "p=1")  # the same old mtimes as before, but another inode
+    assert _listed(source, tmp_path) == [("p=1/b.parquet", 1)]

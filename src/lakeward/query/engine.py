@@ -383,13 +383,16 @@ class _DuckDB(Closeable):
     External access is switched off with ``allowed_directories`` as the only exception, so
     a query reads the lake's view and nothing else (no other file, no extension download,
     no ``COPY … TO``); DuckDB refuses to switch it back on while the database runs.
-    Opening DuckDB costs ~15 ms, a cursor ~nothing: the database is kept for the engine.
+    Opening DuckDB costs ~15 ms: the database is kept for the engine, with one profiled
+    cursor per thread.
     """
 
     def __init__(self, readable: list[str]) -> None:
         import duckdb
 
         self._lock = threading.Lock()
+        self._local = threading.local()
+        self._cursors: list[Any] = []
         self.con = duckdb.connect(
             config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
         )
@@ -429,29 +432,48 @@ class _DuckDB(Closeable):
             raise _translate(exc) from exc
 
     def _run(self, sql: str, arrow: _ArrowReads | None = None) -> tuple[pa.Table, int]:
+        if arrow is not None:
+            return self._run_arrow(sql, arrow)
+        cursor = self._profiled_cursor()
+        relation = cursor.sql(sql)
+        if relation is None:
+            raise InvalidRequest("the query returned no relation: write one SELECT query")
+        table = _bigint_sums(relation).to_arrow_table()
+        profile: dict[str, Any] = json.loads(cursor.get_profiling_information())
+        return table, int(profile.get("io", {}).get("total_bytes_read", 0))
+
+    def _run_arrow(self, sql: str, arrow: _ArrowReads) -> tuple[pa.Table, int]:
+        """Run over registered datasets, in a cursor of its own (the names stay in it)."""
         with self._lock:
             cursor = self.con.cursor()
         try:
-            if arrow is not None:
-                for part in arrow.parts:
-                    cursor.register(part.name, part.dataset(arrow.counting.filesystem))
-                relation = cursor.sql(sql)
-                if relation is None:
-                    raise InvalidRequest("the query returned no relation: write one SELECT query")
-                table = _bigint_sums(relation).to_arrow_table()
-                return table, arrow.counting.bytes_read
-            cursor.execute(_PROFILE_BYTES_READ)
+            for part in arrow.parts:
+                cursor.register(part.name, part.dataset(arrow.counting.filesystem))
             relation = cursor.sql(sql)
             if relation is None:
                 raise InvalidRequest("the query returned no relation: write one SELECT query")
-            table = _bigint_sums(relation).to_arrow_table()
-            profile: dict[str, Any] = json.loads(cursor.get_profiling_information())
-            return table, int(profile.get("io", {}).get("total_bytes_read", 0))
+            return _bigint_sums(relation).to_arrow_table(), arrow.counting.bytes_read
         finally:
             cursor.close()
 
+    def _profiled_cursor(self) -> Any:
+        """This thread's cursor, profiling the one metric read (set up once: ~0.6 ms)."""
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            with self._lock:
+                cursor = self.con.cursor()
+                self._cursors.append(cursor)
+            cursor.execute(_PROFILE_BYTES_READ)
+            self._local.cursor = cursor
+        return cursor
+
     def close(self) -> None:
-        """Close the database."""
+        """Close the cursors and the database."""
+        with self._lock:
+            for cursor in self._cursors:
+                cursor.close()
+            self._cursors.clear()
+        self._local = threading.local()
         self.con.close()
 
 

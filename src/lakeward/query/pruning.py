@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,6 +254,8 @@ class LocalFileSource:
         self.view = Path(root).expanduser().resolve() / "buckets"
         self._root = str(self.view)
         self._resolve = resolve_bucket or (lambda name: name)
+        self._folders = FolderListings()
+        self._folder_of: dict[str, str] = {}  # location → view folder, a pure mapping
 
     @property
     def readable_roots(self) -> list[str]:  # noqa: D102
@@ -267,6 +270,15 @@ class LocalFileSource:
         return Path(self._folder(location))
 
     def _folder(self, location: str) -> str:
+        folder = self._folder_of.get(location)
+        if folder is None:
+            folder = self._map_folder(location)
+            if len(self._folder_of) >= _MAX_REMEMBERED:
+                self._folder_of.clear()
+            self._folder_of[location] = folder
+        return folder
+
+    def _map_folder(self, location: str) -> str:
         scheme, sep, rest = location.partition("://")
         if not sep or scheme.lower() not in ("s3", "s3a", "s3n") or not rest:
             raise InvalidRequest(
@@ -282,29 +294,97 @@ class LocalFileSource:
         return os.path.join(self._root, self._resolve(bucket), *parts)  # noqa: PTH118 - hot path
 
     def list_files(self, table: str, location: str) -> list[ScanFile]:  # noqa: D102
-        found = [ScanFile(table, path, size) for path, size in _walk(self._folder(location))]
+        found = [
+            ScanFile(table, path, size) for path, size in self._folders.walk(self._folder(location))
+        ]
         found.sort(key=lambda item: item.path)
         return found
 
 
-def _walk(folder: str) -> Iterator[tuple[str, int]]:
-    # Hive's rule, kept by Athena: names starting with '_' or '.' are not data (_SUCCESS,
-    # _temporary/, .crc); neither are empty files nor "folder" markers. Strings, not Paths:
-    # this runs for every partition of every query.
+_MAX_REMEMBERED = 100_000
+"""Folders (and locations) a file source remembers before it starts over."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """One folder's data files (path, size) and subfolders, as of its ``stamp``."""
+
+    stamp: tuple[int, int, int]
+    files: tuple[tuple[str, int], ...]
+    folders: tuple[str, ...]
+
+
+class FolderListings:
+    """Lists a view folder's data files, reusing a listing while the folder is unchanged.
+
+    A query lists every partition folder it reads; a ``stat`` of the folder costs a fraction
+    of a ``scandir`` plus a ``stat`` per file. A listing is reused while the folder's inode,
+    mtime and ctime are those it was listed at: adding, removing or renaming an entry
+    changes them (the local store writes every object by rename). A listing is only kept when
+    the folder was last changed over :data:`RACY_SECONDS` before it was read, so a change in
+    the same clock tick as the listing (file system timestamps are coarse) cannot hide behind
+    an equal mtime. A file rewritten in place keeps its old size here until its folder
+    changes: sizes feed estimates only, DuckDB reads the files themselves.
+
+    Args:
+        limit: Folders remembered; past it the memory is cleared and refilled.
+    """
+
+    RACY_SECONDS = 2.0
+
+    def __init__(self, limit: int = _MAX_REMEMBERED) -> None:
+        self._limit = limit
+        self._known: dict[str, _Listing] = {}
+
+    def walk(self, folder: str) -> Iterator[tuple[str, int]]:
+        """Yield ``(path, size)`` of every data file under ``folder``, recursively.
+
+        Hive's rule, kept by Athena: names starting with ``_`` or ``.`` are not data
+        (``_SUCCESS``, ``_temporary/``, ``.crc``); neither are empty files nor ``_$folder$``
+        markers. A folder that does not exist holds nothing.
+        """
+        listing = self._listing(folder)
+        if listing is None:
+            return
+        yield from listing.files
+        for child in listing.folders:
+            yield from self.walk(child)
+
+    def _listing(self, folder: str) -> _Listing | None:
+        try:
+            status = os.stat(folder)  # noqa: PTH116 - hot path, strings not Paths
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        stamp = (status.st_ino, status.st_mtime_ns, status.st_ctime_ns)
+        known = self._known.get(folder)
+        if known is not None and known.stamp == stamp:
+            return known
+        listing = _scan(folder, stamp)
+        if listing is not None and time.time_ns() - stamp[1] > self.RACY_SECONDS * 1e9:
+            if len(self._known) >= self._limit:
+                self._known.clear()
+            self._known[folder] = listing
+        return listing
+
+
+def _scan(folder: str, stamp: tuple[int, int, int]) -> _Listing | None:
+    # Strings, not Paths: this runs for every changed partition folder of every query.
     try:
         with os.scandir(folder) as scan:
             entries = list(scan)
     except (FileNotFoundError, NotADirectoryError):
-        return
+        return None
+    files, folders = [], []
     for entry in entries:
         if entry.name.startswith(("_", ".")) or entry.name.endswith("_$folder$"):
             continue
         if entry.is_dir(follow_symlinks=False):
-            yield from _walk(entry.path)
+            folders.append(entry.path)
         elif entry.is_file(follow_symlinks=False):
             size = entry.stat(follow_symlinks=False).st_size
             if size > 0:
-                yield entry.path, size
+                files.append((entry.path, size))
+    return _Listing(stamp, tuple(files), tuple(folders))
 
 
 def open_file_source(config: LakeConfig, store_root: Path | None) -> FileSource:
