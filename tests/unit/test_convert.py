@@ -869,3 +869,100 @@ def test_a_lone_surrogate_is_a_bad_record_not_a_crash(
     assert result.rows_written == 1
     assert [b.number for b in result.bad] == [1]
     assert "lone UTF-16 surrogate" in result.bad[0].reason
+
+
+# --- the NDJSON reader: blocks cut at newlines, runs of non-blank lines, exact numbers ---
+
+_READER_TEXT = (
+    b'{"id": 1, "event_time": "2024-01-01T00:00:00Z"}\r\n'
+    b"\r\n"
+    b'{"id": 2, "event_time": "2024-01-02"}\n'
+    b"   \t \n"
+    b"\n"
+    b'  {"id": 3, "event_time": "2024-02-01T00:00:00Z"}\n'
+    b'{"id": "four", "event_time": "2024-02-01"}\n'
+    b'{"id": 5, "event_time": "2024-02-02T10:00:00+02:00"}\r\n'
+    b"garbage\n"
+    b'{"id": 7, "event_time": "2024-03-01"}'  # no final newline
+)
+
+
+@pytest.mark.parametrize("read_size", [1, 5, 17, 64, 1 << 20])
+@pytest.mark.parametrize("batch_rows", [1, 2, 3, 50])
+def test_blocks_of_any_size_give_the_same_records_and_line_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_size: int, batch_rows: int
+) -> None:
+    monkeypatch.setattr(convert_module, "_READ_CHUNK", read_size)  # lines span many reads
+    result, _ = _both_paths(
+        tmp_path,
+        monkeypatch,
+        _READER_TEXT,
+        columns=COLUMNS[:1] + COLUMNS[2:3],
+        timestamp_field="event_time",
+        batch_rows=batch_rows,
+    )
+    assert [(bad.number, bad.reason, bad.raw) for bad in result.bad] == [
+        (7, "field 'id': 'four' is not a bigint", '{"id": "four", "event_time": "2024-02-01"}'),
+        (9, "invalid JSON: Expecting value at column 1", "garbage"),
+    ]
+    assert result.rows_in == 7  # blank and whitespace-only lines are not records
+    assert [row["id"] for row in all_rows(result)] == [1, 2, 3, 5, 7]
+
+
+@pytest.mark.parametrize("final_newline", [True, False])
+def test_a_declined_chunk_in_the_middle_keeps_exact_line_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, final_newline: bool
+) -> None:
+    monkeypatch.setattr(convert_module, "_READ_CHUNK", 300)
+    lines = [json.dumps({"id": i, "event_time": f"2024-0{1 + i % 3}-01"}) for i in range(200)]
+    lines[95] = ""  # a blank line: the chunk still holds 40 records
+    lines[101] = '{"id": 101, "event_time": "2024-01-01", "amount": "x"}'
+    lines[130] = '{"id": 130, "event_time": "2024-01-01", "amount": NaN}'
+    text = "\r\n".join(lines) + ("\r\n" if final_newline else "")
+    result, fast_chunks = _both_paths(
+        tmp_path, monkeypatch, text, columns=COLUMNS, timestamp_field="event_time"
+    )
+    assert [(bad.number, bad.reason) for bad in result.bad] == [
+        (102, "field 'amount': 'x' is not a double")
+    ]
+    assert result.rows_in == 199
+    assert fast_chunks == 3  # records 81-120 (line 102) and 121-160 (NaN) are declined
+    nan = [row for row in all_rows(result) if row["id"] == 130]
+    assert repr(nan[0]["amount"]) == "nan"
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("Infinity and NaN in text", True),  # inside a string, not where a value stands
+        ("a\tb", False),  # a raw tab
+        ("\ufeffbom", False),
+    ],
+)
+def test_text_that_only_looks_unsafe_stays_on_the_fast_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, accepted: bool
+) -> None:
+    lines = [
+        json.dumps({"id": i, "event_time": "2024-01-01", "email": value}, ensure_ascii=False)
+        for i in range(80)
+    ]
+    text = "\n".join(lines).replace("\\t", "\t") + "\n"
+    result, fast_chunks = _both_paths(
+        tmp_path, monkeypatch, text, columns=COLUMNS, timestamp_field="event_time"
+    )
+    assert fast_chunks == (2 if accepted else 0)
+    assert result.rows_written == (80 if value != "a\tb" else 0)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"ts": "2024-01-01", "n": "\xed\xa0\x80"}',  # a surrogate's UTF-8 form
+        '{"ts": "2024-01-01", "n": "\ud800"}'.encode("utf-16-le", "surrogatepass"),
+    ],
+)
+def test_a_lone_surrogate_without_an_escape_is_a_bad_record(tmp_path: Path, line: bytes) -> None:
+    source = write(tmp_path / "in.ndjson", b'{"ts": "2024-01-02", "n": "x"}\n' + line + b"\n")
+    result = convert_to_parquet(source, "ndjson", tmp_path / "out", timestamp_field="ts")
+    assert [b.number for b in result.bad] == [2]
+    assert "lone UTF-16 surrogate" in result.bad[0].reason

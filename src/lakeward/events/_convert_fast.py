@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from lakeward.events._convert_records import BadRecord, BatchConverter, PartitionKey
@@ -21,7 +20,7 @@ from lakeward.events._convert_records import BadRecord, BatchConverter, Partitio
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["FastConverter"]
+__all__ = ["FastConverter", "clean_block"]
 
 FastResult = tuple[dict[PartitionKey, "pa.RecordBatch"], list[BadRecord], int]
 
@@ -32,15 +31,27 @@ _BLOCK = 1 << 20
 """Block size of Arrow's JSON reader: a chunk is split into blocks parsed on all cores."""
 _MAX_BRACKETS = 64
 """Lines nesting deeper may hit Python's recursion limit: never accepted here."""
-# Where Python's json and Arrow's parser may disagree: control characters (raw tabs in
-# strings), a lone CR, a BOM, NaN/Inf spellings (Arrow also takes "Inf"). A lone surrogate
-# escape needs no check: Arrow rejects it, a valid pair decodes as in Python.
-_CONTROL = bytes([*range(0x0A), 0x0B, 0x0C, *range(0x0E, 0x20)])
-_UNSAFE_WORDS = (b"Inf", b"NaN", b"\xef\xbb\xbf")
-_TIMESTAMP = (
-    r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
-    r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?)?$"
+# Where Python's json and Arrow's parser may disagree, found in one pass of RE2 over the
+# bytes: control characters (raw tabs in strings), a lone CR, a BOM, NaN/Inf spellings
+# where a value may stand (Arrow also takes "Inf"), and lines holding more than
+# _MAX_BRACKETS "{" or "[". A lone surrogate escape needs no check: Arrow rejects it, a
+# valid pair decodes as in Python. Invalid UTF-8 is checked apart, before.
+_UNSAFE = "|".join(
+    [
+        r"[\x00-\x09\x0b\x0c\x0e-\x1f]",
+        r"\r[^\n]",
+        "\ufeff",
+        r"[:,\[][ \t\r\n]*[-+]?(?i:nan|inf)",
+        r"(?m:^)[ \t\r]*[-+]?(?i:nan|inf)",
+        rf"(?:[^\n\[{{]*[\[{{]){{{_MAX_BRACKETS + 1}}}",
+    ]
 )
+_UNSAFE_OR_BLANK = _UNSAFE + r"|(?m:^)[ \t\r]*\n"
+_DATE = r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+_TIME = r"[T ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?"
+_ZONE = r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
+_TIMESTAMP = rf"^{_DATE}(?:{_TIME}{_ZONE}?)?$"
+_ZONED_TIMESTAMP = rf"^{_DATE}{_TIME}{_ZONE}$"
 _ZONED = r"(?:Z|[+-]\d\d:\d\d)$"
 _DATE_ONLY = 10
 _YEARS = (2, 9998)
@@ -81,24 +92,30 @@ class FastConverter:
         read = [(s.name, _read_type(s.kind)) for s in fields]
         return cls(converter, pa.schema(read))
 
-    def convert(self, lines: Sequence[bytes]) -> FastResult | None:
-        """Convert the non-blank ``lines`` of one chunk, or ``None`` to decline it."""
+    def convert(self, data: bytes, count: int, checked: bool = False) -> FastResult | None:
+        """Convert one chunk, or return ``None`` to decline it.
+
+        Args:
+            data: ``count`` non-blank NDJSON lines, each ending with a newline.
+            count: The number of lines.
+            checked: ``data`` already passed :func:`clean_block` (its bytes are safe).
+        """
         import pyarrow as pa
 
         try:
-            table = self._parse(lines)
-            key = self._partition_keys(table)
-            batch = self._output(table)
+            table = self._parse(data, count, checked)
+            stamps = self._partition_timestamps(table)
+            batch = self._output(table, stamps)
         except (_Declined, pa.ArrowException):
             return None
-        return _split(batch, key), [], len(lines)
+        return _split(batch, _partition_keys(stamps)), [], count
 
-    def _parse(self, lines: Sequence[bytes]) -> pa.Table:
+    def _parse(self, data: bytes, count: int, checked: bool) -> pa.Table:
         import pyarrow as pa
         from pyarrow import json as pj
 
-        data = b"\n".join([*lines, b""])  # every line ends with a newline
-        _check_bytes(data, len(lines))
+        if not checked and not _safe_bytes(data, _UNSAFE):
+            raise _Declined
         infer = self._converter.known is not None
         table = pj.read_json(
             pa.BufferReader(data),
@@ -108,7 +125,7 @@ class FastConverter:
                 unexpected_field_behavior="infer" if infer else "ignore",
             ),
         )
-        if table.num_rows != len(lines) or table.num_rows == 0:
+        if table.num_rows != count or table.num_rows == 0:
             raise _Declined
         allowed = {*self._read_schema.names, *(self._converter.known or ())}
         for name in table.column_names:
@@ -116,8 +133,8 @@ class FastConverter:
                 raise _Declined  # a non-null field outside the inferred schema
         return table
 
-    def _partition_keys(self, table: pa.Table) -> pa.Array | None:
-        import pyarrow as pa
+    def _partition_timestamps(self, table: pa.Table) -> pa.ChunkedArray | None:
+        """The parsed partition field (never null, years in range), or ``None``."""
         import pyarrow.compute as pc
 
         name = self._converter.timestamp_field
@@ -127,14 +144,13 @@ class FastConverter:
         if column.null_count:
             raise _Declined
         when = _timestamps(column)
-        years = pc.year(when)
+        years = pc.min_max(pc.year(when)).as_py()
         low, high = _YEARS
-        if pc.min(years).as_py() < low or pc.max(years).as_py() > high:
+        if years["min"] < low or years["max"] > high:
             raise _Declined
-        key = pc.add(pc.multiply(years, 100), pc.month(when))
-        return pa.concat_arrays(key.chunks) if isinstance(key, pa.ChunkedArray) else key
+        return when
 
-    def _output(self, table: pa.Table) -> pa.RecordBatch:
+    def _output(self, table: pa.Table, stamps: pa.ChunkedArray | None) -> pa.RecordBatch:
         import pyarrow as pa
 
         converter = self._converter
@@ -142,7 +158,8 @@ class FastConverter:
         for spec in converter.fields:
             column = table.column(spec.name)
             if spec.kind == "timestamp":
-                column = _timestamps(column)
+                partition = stamps is not None and spec.name == converter.timestamp_field
+                column = stamps if partition and stamps is not None else _timestamps(column)
             elif spec.kind in _INT_KINDS:
                 column = column.cast(spec.arrow_type)  # a safe cast: overflow raises
             elif spec.kind == "double":
@@ -155,6 +172,25 @@ class FastConverter:
         return pa.RecordBatch.from_arrays(arrays, schema=converter.schema)
 
 
+def clean_block(data: bytes) -> bool:
+    """Whether ``data`` holds no blank line and nothing :class:`FastConverter` declines.
+
+    One RE2 pass answers both; ``data`` is whole lines, each ending with a newline.
+    """
+    return _safe_bytes(data, _UNSAFE_OR_BLANK)
+
+
+def _partition_keys(stamps: pa.ChunkedArray | None) -> pa.Array | None:
+    """``year * 100 + month`` of each timestamp."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if stamps is None:
+        return None
+    key = pc.add(pc.multiply(pc.year(stamps), 100), pc.month(stamps))
+    return pa.concat_arrays(key.chunks) if isinstance(key, pa.ChunkedArray) else key
+
+
 def _read_type(kind: str) -> pa.DataType:
     import pyarrow as pa
 
@@ -164,22 +200,26 @@ def _read_type(kind: str) -> pa.DataType:
     return types.get(kind, pa.string())
 
 
-def _check_bytes(data: bytes, count: int) -> None:
-    """Decline bytes that Python's ``json`` might read otherwise than Arrow does."""
+def _safe_bytes(data: bytes, unsafe: str) -> bool:
+    """Whether ``data`` is UTF-8 text in which the RE2 pattern ``unsafe`` finds nothing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if not data.isascii():
         try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _Declined from None
-    if len(data.translate(None, _CONTROL)) != len(data) or data.count(b"\r") != data.count(b"\r\n"):
-        raise _Declined
-    if any(word in data for word in _UNSAFE_WORDS):
-        raise _Declined
-    extra = data.count(b"{") + data.count(b"[") - count
-    if extra >= _MAX_BRACKETS:
-        for line in data.split(b"\n"):
-            if line.count(b"{") + line.count(b"[") > _MAX_BRACKETS:
-                raise _Declined
+            _one_value(pa.large_string(), data).validate(full=True)
+        except pa.ArrowInvalid:
+            return False
+    found = pc.match_substring_regex(_one_value(pa.large_binary(), data), unsafe)
+    return not found[0].as_py()
+
+
+def _one_value(value_type: pa.DataType, data: bytes) -> pa.Array:
+    """A one-element Arrow array over ``data`` without copying it."""
+    import pyarrow as pa
+
+    offsets = pa.array([0, len(data)], type=pa.int64()).buffers()[1]
+    return pa.Array.from_buffers(value_type, 1, [None, offsets, pa.py_buffer(data)])
 
 
 def _check_zeros(column: pa.ChunkedArray) -> None:
@@ -196,6 +236,9 @@ def _timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    utc = pa.timestamp("us", tz="UTC")
+    if not pc.any(pc.invert(pc.match_substring_regex(column, _ZONED_TIMESTAMP))).as_py():
+        return pc.cast(column, utc)  # all with a zone (nulls stay null): Arrow reads them as is
     valid = pc.match_substring_regex(column, _TIMESTAMP)
     if pc.any(pc.invert(valid)).as_py():
         raise _Declined  # nulls are skipped: they stay null
@@ -209,7 +252,7 @@ def _timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
             pc.binary_join_element_wise(column, "Z", ""),
         ),
     )
-    result: pa.ChunkedArray = pc.cast(text, pa.timestamp("us", tz="UTC"))
+    result: pa.ChunkedArray = pc.cast(text, utc)
     return result
 
 

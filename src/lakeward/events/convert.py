@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakeward.errors import InvalidRequest, LakeError, StorageFull
-from lakeward.events._convert_fast import FastConverter
+from lakeward.events._convert_fast import FastConverter, clean_block
 from lakeward.events._convert_records import (
     ANONYMIZERS,
     RAW_LIMIT,
@@ -53,7 +53,8 @@ PARQUET_CODEC = "snappy"
 _CODECS = ("gzip", "bz2", "zstd")
 _SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\x28\xb5\x2f\xfd", "zstd"))
-_READ_CHUNK = MIB
+_READ_CHUNK = 512 * 1024
+"""Bytes read at a time (a failed read, e.g. of a truncated gzip, loses at most this)."""
 _CSV_BLOCK = 4 * MIB
 _CSV_NULLS = ["", "NA", "NULL", "null"]
 _BUFFERED_BATCHES = 2
@@ -277,9 +278,9 @@ def _convert_batch(
     batch: _Batch, converter: BatchConverter, fast: FastConverter | None
 ) -> tuple[dict[PartitionKey, pa.RecordBatch], list[BadRecord], int]:
     """Convert a clean line chunk at once; anything else (or on decline) record by record."""
-    lines = batch.text_lines() if isinstance(batch, _LineChunk) and fast is not None else None
-    if lines is not None and fast is not None:
-        result = fast.convert(lines)
+    text = batch.text() if isinstance(batch, _LineChunk) and fast is not None else None
+    if text is not None and fast is not None:
+        result = fast.convert(*text)
         if result is not None:
             return result
     return converter.convert(_records_of(batch))
@@ -353,25 +354,133 @@ def _partition(key: PartitionKey) -> dict[str, str]:
 # --- readers: each yields the records of the file one by one, in order ---
 
 
+@dataclass(frozen=True)
+class _Run:
+    """``count`` consecutive non-blank NDJSON lines, the first being line ``number``.
+
+    ``data`` ends each line with a newline (the file's last line gets one too), except
+    for a line over MAX_LINE: then it holds that one line cut short (``complete`` False).
+    ``checked``: ``data`` passed the fast path's byte checks (:func:`clean_block`).
+    """
+
+    number: int
+    data: bytes
+    count: int
+    complete: bool = True
+    checked: bool = False
+
+    def split(self, count: int) -> tuple[_Run, _Run]:
+        """The first ``count`` lines (``0 < count < self.count``) and the rest."""
+        end = -1
+        for _ in range(count):
+            end = self.data.find(b"\n", end + 1)
+        end += 1
+        return (
+            _Run(self.number, self.data[:end], count, checked=self.checked),
+            _Run(self.number + count, self.data[end:], self.count - count, checked=self.checked),
+        )
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        """Each line with its number, without the newline."""
+        if not self.complete:
+            return iter([(self.number, self.data)])
+        pieces = self.data.split(b"\n")[:-1]
+        return zip(range(self.number, self.number + self.count), pieces, strict=True)
+
+
 @dataclass
 class _LineChunk:
     """Up to ``batch_rows`` non-blank NDJSON lines, not parsed yet, and a read failure."""
 
-    lines: list[tuple[int, bytes, bool]]
+    runs: list[_Run]
     tail: Record | None = None
 
-    def text_lines(self) -> list[bytes] | None:
-        """The lines, or ``None`` when one was cut short or the read failed."""
-        if self.tail is not None or not all(complete for _, _, complete in self.lines):
+    def text(self) -> tuple[bytes, int, bool] | None:
+        """The lines as one block, their count, and whether the byte checks passed.
+
+        Each line ends with a newline. ``None`` when a line was cut short or the read
+        failed.
+        """
+        if self.tail is not None or not all(run.complete for run in self.runs):
             return None
-        return [line for _, line, _ in self.lines]
+        data = self.runs[0].data if len(self.runs) == 1 else b"".join(r.data for r in self.runs)
+        count = sum(run.count for run in self.runs)
+        return data, count, all(run.checked for run in self.runs)
 
     def records(self) -> Iterator[Record]:
         """Parse each line as the record-by-record path does."""
-        for number, line, complete in self.lines:
-            yield _parse_line(number, line, complete)
+        for run in self.runs:
+            for number, line in run.lines():
+                yield _parse_line(number, line, run.complete)
         if self.tail is not None:
             yield self.tail
+
+
+class _LineReader:
+    """Reads NDJSON in blocks cut at their last newline; yields runs of non-blank lines.
+
+    One RE2 pass per block finds blank lines and the bytes the fast path declines: a
+    block with neither is one checked run, without any per-line work. Otherwise a block
+    whose lines all start with ``{`` is one (unchecked) run, and any other block is split
+    line by line around its blank lines. ``lines`` counts the physical lines read so
+    far, blank ones included.
+    """
+
+    def __init__(self, stream: pa.NativeFile) -> None:
+        self._stream = stream
+        self.lines = 0
+
+    def runs(self) -> Iterator[_Run]:
+        """The runs of the whole stream, in order."""
+        size = max(1, min(_READ_CHUNK, MAX_LINE))  # so only a line spanning reads can be long
+        head: list[bytes] = []  # the unfinished line read so far, up to MAX_LINE bytes of it
+        held = 0  # its whole length
+        while block := self._stream.read(size):
+            cut = block.rfind(b"\n") + 1
+            if not cut:
+                if held <= MAX_LINE:
+                    head.append(block)
+                held += len(block)
+                continue
+            first = block.find(b"\n")
+            if held + first > MAX_LINE:
+                yield from self._long_line(b"".join([*head, block[:first]]))
+                body = block[first + 1 : cut]
+            else:
+                body = b"".join([*head, block[:cut]]) if head else block[:cut]
+            yield from self._body_runs(body)
+            head, held = ([block[cut:]] if cut < len(block) else []), len(block) - cut
+        if held > MAX_LINE:
+            yield from self._long_line(b"".join(head))
+        elif held:
+            yield from self._body_runs(b"".join([*head, b"\n"]))
+
+    def _long_line(self, line: bytes) -> Iterator[_Run]:
+        self.lines += 1
+        if line[:MAX_LINE].strip(_BLANK):
+            yield _Run(self.lines, line[:MAX_LINE], 1, complete=False)
+
+    def _body_runs(self, body: bytes) -> Iterator[_Run]:
+        """Runs of ``body``, whole lines each ending with a newline."""
+        number = self.lines + 1
+        count = body.count(b"\n")
+        self.lines += count
+        if clean_block(body):
+            yield _Run(number, body, count, checked=True)
+            return
+        if body.startswith(b"{") and body.count(b"\n{") == count - 1:
+            yield _Run(number, body, count)  # every line starts with "{": none is blank
+            return
+        group: list[bytes] = []
+        for offset, line in enumerate(body.split(b"\n")[:-1]):
+            if line.strip(_BLANK):
+                group.append(line)
+                continue
+            if group:
+                yield _Run(number + offset - len(group), b"\n".join([*group, b""]), len(group))
+                group = []
+        if group:
+            yield _Run(number + count - len(group), b"\n".join([*group, b""]), len(group))
 
 
 _Batch = Iterable[Record] | _LineChunk
@@ -398,26 +507,34 @@ def _read_batches(open_stream: OpenStream, fmt: str, batch_rows: int) -> Iterato
 
 
 def _ndjson_chunks(open_stream: OpenStream, batch_rows: int) -> Iterator[_LineChunk]:
-    """The NDJSON records ``_ndjson_records`` reads, ``batch_rows`` lines at a time."""
+    """The NDJSON file's non-blank lines, ``batch_rows`` lines a chunk."""
     try:
         if _first_byte(open_stream) is None:
             return
     except OSError as exc:
         yield _LineChunk([], Record(1, None, "", f"cannot read the file: {_short(exc)}"))
         return
-    chunk: list[tuple[int, bytes, bool]] = []
-    number = 0
+    chunk: list[_Run] = []
+    held = 0
     with open_stream() as stream:
+        reader = _LineReader(stream)
         try:
-            for number, line, complete in _lines(stream):
-                if line.strip(_BLANK):
-                    chunk.append((number, line, complete))
-                    if len(chunk) == batch_rows:
-                        yield _LineChunk(chunk)
-                        chunk = []
+            for run in reader.runs():
+                while held + run.count >= batch_rows:
+                    if held + run.count > batch_rows:
+                        done, run = run.split(batch_rows - held)
+                        chunk.append(done)
+                    else:
+                        chunk.append(run)
+                        run = _Run(0, b"", 0)
+                    yield _LineChunk(chunk)
+                    chunk, held = [], 0
+                if run.count:
+                    chunk.append(run)
+                    held += run.count
         except OSError as exc:
             reason = f"cannot read the rest of the file: {_short(exc)}"
-            yield _LineChunk(chunk, Record(number + 1, None, "", reason))
+            yield _LineChunk(chunk, Record(reader.lines + 1, None, "", reason))
             return
     if chunk:
         yield _LineChunk(chunk)
@@ -436,7 +553,8 @@ def _read_records(open_stream: OpenStream, fmt: str, batch_rows: int) -> Iterato
     elif fmt == "json" and first == b"[":
         yield from _json_array_records(open_stream)
     else:
-        yield from _ndjson_records(open_stream)
+        for chunk in _ndjson_chunks(open_stream, batch_rows):
+            yield from chunk.records()
 
 
 def _first_byte(open_stream: OpenStream) -> bytes | None:
@@ -447,38 +565,6 @@ def _first_byte(open_stream: OpenStream) -> bytes | None:
             if text:
                 return text[:1]
     return None
-
-
-def _ndjson_records(open_stream: OpenStream) -> Iterator[Record]:
-    number = 0
-    with open_stream() as stream:
-        try:
-            for number, line, complete in _lines(stream):
-                if line.strip(_BLANK):
-                    yield _parse_line(number, line, complete)
-        except OSError as exc:
-            yield Record(number + 1, None, "", f"cannot read the rest of the file: {_short(exc)}")
-
-
-def _lines(stream: pa.NativeFile) -> Iterator[tuple[int, bytes, bool]]:
-    """Yield ``(line number, line, complete)``; a line over MAX_LINE is cut short."""
-    number = 0
-    pending: list[bytes] = []
-    size = 0
-    while chunk := stream.read(_READ_CHUNK):
-        pieces = chunk.split(b"\n")
-        for piece in pieces[:-1]:
-            number += 1
-            if pending:
-                yield number, b"".join([*pending, piece])[:MAX_LINE], size + len(piece) <= MAX_LINE
-                pending, size = [], 0
-            else:
-                yield number, piece, True
-        if size <= MAX_LINE:  # past the limit, keep only the head already held
-            pending.append(pieces[-1])
-        size += len(pieces[-1])
-    if pending and size:
-        yield number + 1, b"".join(pending)[:MAX_LINE], size <= MAX_LINE
 
 
 def _parse_line(number: int, line: bytes, complete: bool) -> Record:
@@ -494,7 +580,7 @@ def _parse_line(number: int, line: bytes, complete: bool) -> Record:
         return Record(number, None, line, "invalid JSON: not UTF-8 text")
     if not isinstance(value, dict):
         return Record(number, None, line, "not a JSON object")
-    if _has_lone_surrogate(value):
+    if _may_hold_surrogate(line) and _has_lone_surrogate(value):
         return Record(number, None, line, LONE_SURROGATE)
     return Record(number, value, line)
 
@@ -502,6 +588,15 @@ def _parse_line(number: int, line: bytes, complete: bool) -> Record:
 LONE_SURROGATE = (
     "invalid JSON: a string holds a lone UTF-16 surrogate (e.g. \\ud800), which is not text"
 )
+
+
+def _may_hold_surrogate(line: bytes) -> bool:
+    """Whether ``json.loads(line)`` could hold a lone surrogate.
+
+    Only an escape (backslash-u), a surrogate's UTF-8 form (lead byte 0xED: bytes are
+    decoded with surrogatepass) or UTF-16/32 text (which holds zero bytes) makes one.
+    """
+    return b"\\u" in line or b"\xed" in line or b"\x00" in line
 
 
 def _has_lone_surrogate(value: object) -> bool:
