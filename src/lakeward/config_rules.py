@@ -322,6 +322,7 @@ _ROUTE_OPTIONS: dict[str, dict[str, type]] = {
         "salt_env": str,
         "output_prefix": str,
         "error_prefix": str,
+        "engine": str,
     },
     "catalog": {
         "dataset": str,
@@ -352,6 +353,16 @@ def route_problems(config: LakeConfig) -> Iterator[Problem]:
             yield Problem(f"{path}.backoff_max_s", "must be at least backoff_base_s")
         yield from _bucket_reference(config, route.bucket, f"{path}.bucket")
         yield from _option_problems(config, name, route)
+
+
+def _engine_problems(engine: object, path: str) -> Iterator[Problem]:
+    from lakeward.events.convert import ENGINES
+
+    if isinstance(engine, str) and engine not in ENGINES:
+        yield Problem(
+            path,
+            f"unknown engine {engine!r} (allowed: {', '.join(ENGINES)}){suggest(engine, ENGINES)}",
+        )
 
 
 def _bucket_reference(config: LakeConfig, name: str, path: str) -> Iterator[Problem]:
@@ -389,6 +400,8 @@ def _option_problems(config: LakeConfig, name: str, route: Route) -> Iterator[Pr
         yield Problem(
             f"{path}.dataset", f"unknown dataset {dataset!r}{suggest(dataset, config.datasets)}"
         )
+    if route.handler == "to_parquet":
+        yield from _engine_problems(route.options.get("engine"), f"{path}.engine")
     if route.handler == "to_parquet" and isinstance(dataset, str) and dataset in config.datasets:
         fmt = config.datasets[dataset].format
         if fmt not in ("json", "ndjson", "csv"):

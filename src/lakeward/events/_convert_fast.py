@@ -20,7 +20,7 @@ from lakeward.events._convert_records import BadRecord, BatchConverter, Partitio
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["FastConverter", "clean_block"]
+__all__ = ["FastConverter", "clean_block", "split_partitions"]
 
 FastResult = tuple[dict[PartitionKey, "pa.RecordBatch"], list[BadRecord], int]
 
@@ -108,7 +108,7 @@ class FastConverter:
             batch = self._output(table, stamps)
         except (_Declined, pa.ArrowException):
             return None
-        return _split(batch, _partition_keys(stamps)), [], count
+        return split_partitions(batch, _partition_keys(stamps)), [], count
 
     def _parse(self, data: bytes, count: int, checked: bool) -> pa.Table:
         import pyarrow as pa
@@ -269,7 +269,7 @@ def _hash(column: pa.ChunkedArray, salt: str) -> pa.ChunkedArray:
     return pa.chunked_array([pa.array(digests, type=pa.string())])
 
 
-def _split(batch: pa.RecordBatch, key: Any) -> dict[PartitionKey, pa.RecordBatch]:
+def split_partitions(batch: pa.RecordBatch, key: Any) -> dict[PartitionKey, pa.RecordBatch]:
     """One record batch per ``(year, month)`` key (sorted), rows in input order."""
     import pyarrow.compute as pc
 

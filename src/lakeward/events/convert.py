@@ -13,7 +13,9 @@ from __future__ import annotations
 import errno
 import json
 import re
+import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakeward.errors import InvalidRequest, LakeError, StorageFull
+from lakeward.events._convert_duck import LENIENT_CASTS, duckdb_batches, duckdb_can_convert
 from lakeward.events._convert_fast import FastConverter, clean_block
 from lakeward.events._convert_records import (
     ANONYMIZERS,
@@ -37,10 +40,20 @@ if TYPE_CHECKING:
 
     from lakeward.config_models import Column
 
-__all__ = ["FORMATS", "BadRecord", "ConvertResult", "PartitionOutput", "convert_to_parquet"]
+__all__ = [
+    "ENGINES",
+    "FORMATS",
+    "LENIENT_CASTS",
+    "BadRecord",
+    "ConvertResult",
+    "PartitionOutput",
+    "convert_to_parquet",
+]
 
 FORMATS = ("json", "ndjson", "csv")
 """The input formats :func:`convert_to_parquet` reads."""
+ENGINES = ("lakeward", "duckdb")
+"""``lakeward``: the exact conversion; ``duckdb``: one lenient DuckDB COPY (NDJSON only)."""
 
 MIB = 1024 * 1024
 JSON_ARRAY_LIMIT = 256 * MIB
@@ -48,6 +61,7 @@ JSON_ARRAY_LIMIT = 256 * MIB
 MAX_LINE = 64 * MIB
 """A longer NDJSON line is a bad record (and is never held in memory whole)."""
 PART_NAME = "part-00000.parquet"
+_DUCKDB_STAGING = ".duckdb-staging"
 PARQUET_CODEC = "snappy"
 
 _CODECS = ("gzip", "bz2", "zstd")
@@ -92,6 +106,8 @@ class ConvertResult:
         bad: The rejected records, in input order.
         schema: ``[{"name", "type"}]`` (Arrow type names) of the Parquet written, after
             anonymization; ``[]`` when no schema could be inferred.
+        engine: The engine that wrote the outputs: ``lakeward``, or ``duckdb`` when the
+            DuckDB engine was asked for and converted the whole file.
     """
 
     outputs: list[PartitionOutput]
@@ -99,6 +115,7 @@ class ConvertResult:
     rows_written: int
     bad: list[BadRecord]
     schema: list[dict[str, str]]
+    engine: str = "lakeward"
 
 
 def convert_to_parquet(
@@ -112,6 +129,7 @@ def convert_to_parquet(
     salt: str = "",
     compression: str | None = None,
     batch_rows: int = 50_000,
+    engine: str = "lakeward",
 ) -> ConvertResult:
     """Convert a JSON, NDJSON or CSV file into Parquet partitioned by year and month.
 
@@ -133,6 +151,24 @@ def convert_to_parquet(
         compression: Whole-file compression of the input (``gzip``, ``bz2``,
             ``zstd``); ``None`` detects it from the suffix or the magic bytes.
         batch_rows: Records converted per batch; bounds the memory used.
+        engine: ``lakeward`` (the exact conversion above) or ``duckdb``: a whole NDJSON
+            file (plain or gzip) converted by one DuckDB ``COPY``, several times faster,
+            into the same layout, columns and types. DuckDB is lenient: it makes the
+            casts listed in :data:`LENIENT_CASTS` where the exact path quarantines the
+            record. When DuckDB cannot convert the file (a malformed line, a value it
+            cannot cast, a missing or out-of-range timestamp), or the input, the
+            columns or the anonymization are ones it cannot write exactly (CSV, JSON
+            arrays, bz2/zstd, decimal, date, float, varchar(n), binary or nested
+            columns, hashed double or timestamp columns), the exact path converts the
+            whole file; ``ConvertResult.engine`` says which engine ran.
+            The casts DuckDB makes where the exact path quarantines the record:
+
+            - a number with a fraction into an integer column is rounded (1.5 -> 2, 2.5 -> 2, -0.5 -> 0)
+            - true/false into an integer column is 1/0, into a double column 1.0/0.0
+            - any number into a boolean column is true unless it is 0 (2 -> true, 1.0 -> true)
+            - Inf and -Inf are read as numbers (as NaN, Infinity and -Infinity are on both paths)
+            - a trailing comma before the closing brace is accepted
+            - fields outside an inferred schema are ignored (the exact path rejects the record)
 
     Returns:
         The files written, the counts, the bad records and the written schema.
@@ -144,8 +180,16 @@ def convert_to_parquet(
     """
     anonymize = dict(anonymize or {})
     _check_arguments(fmt, compression, batch_rows, columns, timestamp_field, anonymize)
+    if engine not in ENGINES:
+        raise InvalidRequest(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     codec = compression or _detect_compression(source)
     build = partial(make_converter, columns, timestamp_field, anonymize, salt, text=fmt == "csv")
+    if engine == "duckdb":
+        converted = _convert_with_duckdb(
+            source, fmt, codec, out_dir, build, bool(columns), batch_rows
+        )
+        if converted is not None:
+            return converted
     batches = _read_batches(_opener(source, codec), fmt, batch_rows)
     writers = _PartitionWriters(out_dir, batch_rows)
     try:
@@ -164,6 +208,80 @@ def convert_to_parquet(
         bad=bad,
         schema=[{"name": field.name, "type": str(field.type)} for field in schema],
     )
+
+
+def _convert_with_duckdb(
+    source: Path,
+    fmt: str,
+    codec: str | None,
+    out_dir: Path,
+    build: Callable[[list[Mapping[str, Any]]], BatchConverter],
+    declared: bool,
+    batch_rows: int,
+) -> ConvertResult | None:
+    """The DuckDB engine's result, or ``None`` where the exact path must convert."""
+    if fmt == "csv" or codec not in (None, "gzip"):
+        return None
+    open_stream = _opener(source, codec)
+    try:
+        if _first_byte(open_stream) != b"{":
+            return None  # empty, a JSON array, or a first line that is no object
+        converter = build([]) if declared else _infer_first_batch(open_stream, build, batch_rows)
+    except OSError:
+        return None
+    if converter is None or not duckdb_can_convert(converter):
+        return None
+    outputs = _write_duckdb_batches(source, codec, out_dir, converter, batch_rows)
+    if outputs is None:
+        return None
+    rows = sum(output.rows for output in outputs)
+    schema = [{"name": field.name, "type": str(field.type)} for field in converter.schema]
+    return ConvertResult(outputs, rows, rows, [], schema, engine="duckdb")
+
+
+def _write_duckdb_batches(
+    source: Path, codec: str | None, out_dir: Path, converter: BatchConverter, batch_rows: int
+) -> list[PartitionOutput] | None:
+    """Write what DuckDB reads through a staging folder; ``None`` (nothing left) on failure."""
+    import duckdb
+
+    staging = out_dir / _DUCKDB_STAGING
+    existed = out_dir.exists()
+    shutil.rmtree(staging, ignore_errors=True)
+    writers = _PartitionWriters(staging, batch_rows)
+    try:
+        for key, batch in duckdb_batches(source, codec, converter, batch_rows):
+            writers.add(key, batch)
+        staged = writers.close()
+        outputs = []
+        for output in staged:
+            path = out_dir / output.path.relative_to(staging)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            output.path.replace(path)
+            outputs.append(PartitionOutput(output.partition, path, output.rows))
+    except (duckdb.Error, OSError):
+        writers.abort()
+        shutil.rmtree(staging, ignore_errors=True)
+        if not existed:
+            with suppress(OSError):
+                out_dir.rmdir()  # only if empty: as the exact path leaves it
+        return None
+    finally:
+        writers.abort()
+        shutil.rmtree(staging, ignore_errors=True)
+    return outputs
+
+
+def _infer_first_batch(
+    open_stream: OpenStream,
+    build: Callable[[list[Mapping[str, Any]]], BatchConverter],
+    batch_rows: int,
+) -> BatchConverter | None:
+    """The converter inferred from the first batch, as the exact path infers it."""
+    for batch in _read_batches(open_stream, "ndjson", batch_rows):
+        samples = [r.fields for r in _records_of(batch) if r.fields is not None]
+        return build(samples) if samples else None
+    return None
 
 
 def _check_arguments(

@@ -3,7 +3,10 @@
 Route options: ``dataset`` (required: its columns, timestamp field, format, compression),
 ``anonymize`` (column → ``hash`` | ``drop``), ``salt_env`` (the environment variable that
 holds the hashing salt, default ``LAKEWARD_ANON_SALT``), ``output_prefix`` (default
-``processed/<dataset>``), ``error_prefix`` (default ``error/<dataset>``).
+``processed/<dataset>``), ``error_prefix`` (default ``error/<dataset>``), ``engine``
+(``lakeward``, the exact conversion, by default; ``duckdb``: a lenient DuckDB read of
+NDJSON that falls back to the exact one when DuckDB fails, see
+:func:`~lakeward.events.convert.convert_to_parquet`).
 
 Good records land in ``<output_prefix>/year=YYYY/month=MM/<name>-<id>.parquet`` by the
 data's own timestamp; bad ones go, with the reason per record, to
@@ -41,6 +44,7 @@ class Target:
     error_prefix: str
     anonymize: dict[str, str]
     salt: str
+    engine: str = "lakeward"
 
 
 def target_for(context: HandlerContext, *, need_salt: bool = True) -> Target:
@@ -52,8 +56,11 @@ def target_for(context: HandlerContext, *, need_salt: bool = True) -> Target:
             where nothing is hashed, e.g. listing the quarantine).
 
     Raises:
-        ConfigError: ``anonymize`` hashes columns but the salt variable is not set.
+        ConfigError: ``anonymize`` hashes columns but the salt variable is not set, or
+            ``engine`` is not one of :data:`~lakeward.events.convert.ENGINES`.
     """
+    from lakeward.events.convert import ENGINES
+
     options = context.route.options
     name = str(options["dataset"])
     config = context.lake.config
@@ -64,6 +71,13 @@ def target_for(context: HandlerContext, *, need_salt: bool = True) -> Target:
         raise ConfigError(
             [f"routes.{context.route_name}.options.salt_env: set the hashing salt in ${salt_env}"]
         )
+    engine = str(options.get("engine", ENGINES[0]))
+    if engine not in ENGINES:
+        raise ConfigError(
+            [
+                f"routes.{context.route_name}.options.engine: {engine!r} is not one of {', '.join(ENGINES)}"
+            ]
+        )
     return Target(
         dataset=name,
         bucket=config.physical_bucket(config.dataset_bucket(name)),
@@ -71,6 +85,7 @@ def target_for(context: HandlerContext, *, need_salt: bool = True) -> Target:
         error_prefix=str(options.get("error_prefix", f"error/{name}")).strip("/"),
         anonymize=anonymize,
         salt=salt,
+        engine=engine,
     )
 
 
@@ -95,7 +110,7 @@ def handle(context: HandlerContext, event: Event) -> str:
         result = convert_to_parquet(
             source, dataset.format, Path(folder) / "out", columns=dataset.columns,
             timestamp_field=dataset.timestamp_field, anonymize=target.anonymize, salt=target.salt,
-            compression=dataset.compression,
+            compression=dataset.compression, engine=target.engine,
         )  # fmt: skip
         tags = context.lake.config.dataset_tags(target.dataset)
         written = [
