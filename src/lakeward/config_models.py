@@ -570,6 +570,11 @@ class LakeConfig(_Model):
         return next((name for name, b in self.buckets.items() if zone in b.zones), None)
 
     @property
+    def local_root(self) -> Path | None:
+        """The root folder of a local lake (absolute), or None for a lake on AWS."""
+        return self.backend.root if isinstance(self.backend, LocalBackend) else None
+
+    @property
     def logs_bucket(self) -> str | None:
         """The physical bucket of the lake's logs, or None when there is none.
 

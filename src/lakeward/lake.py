@@ -146,12 +146,12 @@ class Lake(Closeable):
 
     def _read_counter(self) -> RequestCounter | None:
         """Local lakes count reads in lake.db (S3 counts them in CloudWatch)."""
-        root = getattr(self.config.backend, "root", None)
+        root = self.config.local_root
         if root is None:
             return None
         from lakeward.auditlog.requests import RequestCounter
 
-        return RequestCounter(Path(root) / "lake.db")
+        return RequestCounter(root / "lake.db")
 
     @property
     def actor(self) -> str:

@@ -858,3 +858,10 @@ def test_aws_store_options() -> None:
 
 def test_default_model_is_valid() -> None:
     assert check_config(LakeConfig()) == []
+
+
+def test_local_root_is_the_local_backends_root_and_none_on_aws(tmp_path: Path) -> None:
+    local = load_config(environ={}, overrides={"backend.root": str(tmp_path / "lake")})
+    assert local.local_root == (tmp_path / "lake").resolve()
+    aws = config_from_dict({"backend": {"type": "aws", "region": "us-east-1"}})
+    assert aws.local_root is None

@@ -32,13 +32,14 @@ _TABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
 def _local_root(config: LakeConfig) -> Path:
-    uri = config.backend.store_uri()
-    if not uri.startswith("local://"):
+    root = config.local_root
+    if root is None:
+        uri = config.backend.store_uri()
         raise NotSupported(
             f"no event queue or log tables for a {uri.partition('://')[0]!r} lake: "
             "the backends are local (local://) and aws (s3://)"
         )
-    return Path(uri.removeprefix("local://"))
+    return root
 
 
 def _is_aws(config: LakeConfig) -> bool:

@@ -44,9 +44,8 @@ __all__ = [
 
 
 def local_root(config: LakeConfig) -> Path | None:
-    """The root of a local lake, or None for a lake on AWS."""
-    uri = config.backend.store_uri()
-    return Path(uri.removeprefix("local://")) if uri.startswith("local://") else None
+    """The root of a local lake, or None for a lake on AWS (:attr:`LakeConfig.local_root`)."""
+    return config.local_root
 
 
 def open_query_engine(
