@@ -14,10 +14,12 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from lakeward import Lake
 from lakeward.config import config_from_dict
 from lakeward.config_models import Column
 from lakeward.errors import ConfigError, InvalidRequest
 from lakeward.events.convert import LENIENT_CASTS, ConvertResult, convert_to_parquet
+from lakeward.examples import ioc_assessments
 
 COLUMNS = [
     Column(name="id", type="bigint"),
@@ -306,3 +308,24 @@ def test_the_engine_route_option_is_validated(engine: object, message: str) -> N
     assert any(
         p.startswith("routes.r.options.engine") and message in p for p in caught.value.problems
     ), caught.value.problems
+
+
+def test_the_route_option_reaches_the_handler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IOC_SALT", "test-salt")
+    example = Path(ioc_assessments.__file__).with_suffix(".yaml").read_text()
+    marker = "      salt_env: IOC_SALT\n"
+    assert marker in example
+    (tmp_path / "lakeward.yaml").write_text(
+        example.replace(marker, marker + "      engine: duckdb\n", 1)
+    )
+    ioc_assessments.generate(tmp_path / "data", events=100, files=2)  # event 42 is bad
+    with Lake.open(tmp_path / "lakeward.yaml", environ={}) as lake:
+        lake.init()
+        assert lake.ingest(tmp_path / "data", dataset="ioc_assessments").ok
+        stats = lake.run_worker()
+        details = sorted(o["detail"][0] for o in stats.outcomes if o["route"] == "ioc_to_parquet")
+        (record,) = lake.quarantine("ioc_assessments")
+    assert sorted(d.rsplit("; ", 1)[1] for d in details) == ["engine duckdb", "engine lakeward"]
+    assert "score" in record.reason  # the file DuckDB failed on went the exact way

@@ -127,7 +127,7 @@ def handle(context: HandlerContext, event: Event) -> str:
     new = sum(written)
     return (
         f"{result.rows_written} rows → {len(written)} Parquet objects ({new} new) under "
-        f"{target.output_prefix}/; {len(result.bad)} records quarantined"
+        f"{target.output_prefix}/; {len(result.bad)} records quarantined; engine {result.engine}"
     )
 
 
