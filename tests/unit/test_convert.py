@@ -966,3 +966,37 @@ def test_a_lone_surrogate_without_an_escape_is_a_bad_record(tmp_path: Path, line
     result = convert_to_parquet(source, "ndjson", tmp_path / "out", timestamp_field="ts")
     assert [b.number for b in result.bad] == [2]
     assert "lone UTF-16 surrogate" in result.bad[0].reason
+
+
+def test_only_columns_of_repeated_values_are_dictionary_encoded(tmp_path: Path) -> None:
+    records = [
+        {
+            "id": i,
+            "code": ["a", "b", "c"][i % 3],
+            "score": i / 7,
+            "tags": [i % 2],
+            "who": {"name": f"n{i}", "team": "t"},
+            "ts": "2024-01-01",
+        }
+        for i in range(1000)
+    ]
+    source = write(tmp_path / "in.ndjson", ndjson(*records))
+    result = convert_to_parquet(source, "ndjson", tmp_path / "out", timestamp_field="ts")
+    (output,) = result.outputs
+    group = pq.ParquetFile(output.path).metadata.row_group(0)
+    encoded = {
+        group.column(i).path_in_schema: "dictionary"
+        if any("DICTIONARY" in e for e in group.column(i).encodings)
+        else "plain"
+        for i in range(group.num_columns)
+    }
+    assert encoded == {
+        "id": "plain",  # all distinct
+        "code": "dictionary",
+        "score": "plain",
+        "tags.list.element": "dictionary",  # nested: always
+        "who.name": "dictionary",
+        "who.team": "dictionary",
+        "ts": "dictionary",  # one value
+    }
+    assert rows(output) == [{**r, "ts": datetime(2024, 1, 1, tzinfo=UTC)} for r in records]

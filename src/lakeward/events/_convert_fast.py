@@ -270,12 +270,24 @@ def _hash(column: pa.ChunkedArray, salt: str) -> pa.ChunkedArray:
 
 
 def split_partitions(batch: pa.RecordBatch, key: Any) -> dict[PartitionKey, pa.RecordBatch]:
-    """One record batch per ``(year, month)`` key (sorted), rows in input order."""
+    """One record batch per ``(year, month)`` key (sorted), rows in input order.
+
+    One stable sort by key and one ``take``, then a slice per key (cheaper than a filter
+    per key when a batch spans many months).
+    """
     import pyarrow.compute as pc
 
     if key is None:
         return {(): batch}
-    keys = sorted(pc.unique(key).to_pylist())
-    if len(keys) == 1:
-        return {divmod(keys[0], 100): batch}
-    return {divmod(k, 100): batch.filter(pc.equal(key, k)) for k in keys}
+    bounds = pc.min_max(key).as_py()
+    if bounds["min"] == bounds["max"]:
+        return {divmod(bounds["min"], 100): batch}
+    order = pc.sort_indices(key)  # stable: rows of one key keep their order
+    ordered = batch.take(order)
+    parts: dict[PartitionKey, pa.RecordBatch] = {}
+    start = 0
+    for entry in pc.value_counts(key.take(order)):  # ascending: first seen in sorted order
+        count = entry["counts"].as_py()
+        parts[divmod(entry["values"].as_py(), 100)] = ordered.slice(start, count)
+        start += count
+    return parts

@@ -451,7 +451,12 @@ class _PartitionWriters:
         if writer is None:
             path = self._path(key)
             path.parent.mkdir(parents=True, exist_ok=True)
-            writer = pq.ParquetWriter(str(path), table.schema, compression=PARQUET_CODEC)
+            writer = pq.ParquetWriter(
+                str(path),
+                table.schema,
+                compression=PARQUET_CODEC,
+                use_dictionary=_dictionary_columns(table),
+            )
             self._writers[key] = writer
         writer.write_table(table, row_group_size=max(table.num_rows, 1))
         self._rows[key] = self._rows.get(key, 0) + table.num_rows
@@ -459,6 +464,50 @@ class _PartitionWriters:
     def _path(self, key: PartitionKey) -> Path:
         parts = [f"{name}={value}" for name, value in _partition(key).items()]
         return self._out_dir.joinpath(*parts, PART_NAME)
+
+
+def _dictionary_columns(table: pa.Table) -> list[str]:
+    """The columns worth dictionary-encoding: at most one distinct value in two rows.
+
+    Judged on a partition's first row group. Dictionary-encoding a column of mostly
+    distinct values (ids, measurements) costs time and then falls back to plain pages;
+    repeated values (codes, names, dates) shrink. The leaves of nested columns keep the
+    dictionary, as pyarrow's default does.
+    """
+    import pyarrow.compute as pc
+
+    rows = max(table.num_rows, 1)
+    chosen = []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if _is_nested(field.type):
+            chosen += _leaf_paths(field.name, field.type)
+        elif pc.count_distinct(column).as_py() * 2 <= rows:
+            chosen.append(field.name)
+    return chosen
+
+
+def _is_nested(data_type: pa.DataType) -> bool:
+    """Whether ``data_type`` is a list, map or struct."""
+    import pyarrow as pa
+
+    return bool(pa.types.is_nested(data_type))
+
+
+def _leaf_paths(path: str, data_type: pa.DataType) -> list[str]:
+    """The Parquet column paths under a column (``tags.list.element``, ``m.key_value.key``)."""
+    import pyarrow as pa
+
+    if pa.types.is_map(data_type):
+        return [
+            *_leaf_paths(f"{path}.key_value.key", data_type.key_type),
+            *_leaf_paths(f"{path}.key_value.value", data_type.item_type),
+        ]
+    if pa.types.is_struct(data_type):
+        children = (data_type.field(i) for i in range(data_type.num_fields))
+        return [leaf for c in children for leaf in _leaf_paths(f"{path}.{c.name}", c.type)]
+    if _is_nested(data_type):  # list, large list, fixed-size list
+        return _leaf_paths(f"{path}.list.element", data_type.value_type)
+    return [path]
 
 
 def _partition(key: PartitionKey) -> dict[str, str]:
