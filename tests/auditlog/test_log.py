@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +17,7 @@ from lakeward.auditlog.log import AuditKeyMismatch
 from lakeward.auditlog.signing import AuditKeyError, Signer, default_key_path, load_public_key
 from lakeward.auditlog.store_sink import ObjectStoreSink
 from lakeward.config import load_config
-from lakeward.errors import ConfigError, InvalidRequest
+from lakeward.errors import ConfigError, InvalidRequest, LakeCorrupted
 from tests.auditlog.conftest import Case
 
 
@@ -145,3 +147,52 @@ def test_aws_lakes_log_to_the_logs_bucket(tmp_path: Path) -> None:
     no_logs = {**overrides, "buckets": {"lake": {"zones": ["raw"]}}}
     with pytest.raises(ConfigError, match="logs bucket"):
         open_audit_log(load_config(overrides=no_logs, environ={}), store)
+
+
+def _tamper_head(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    import json
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        (body,) = conn.execute("SELECT body FROM auditlog_head WHERE id = 1").fetchone()
+        head = json.loads(body)
+        change(head)
+        conn.execute("UPDATE auditlog_head SET body = ? WHERE id = 1", (json.dumps(head),))
+
+
+def _flip(text: str) -> str:
+    return ("0" if text[0] != "0" else "1") + text[1:]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda head: head.update(signature=_flip(head["signature"])),
+        lambda head: head.update(digest_number=head["digest_number"] + 1),
+    ],
+    ids=["forged signature", "signed bytes changed"],
+)
+def test_a_head_changed_after_it_was_trusted_stops_appends(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None]
+) -> None:
+    path = tmp_path / "lake" / "lake.db"
+    with AuditLog(LocalSqliteSink(path), key_path=tmp_path / "k.key") as log:
+        log.append("s3:PutObject", "r", actor="ana")
+        log.append("s3:PutObject", "r", actor="ana")  # the head is now trusted (signed here)
+        _tamper_head(path, change)
+        with pytest.raises(LakeCorrupted, match="signature is invalid"):
+            log.append("s3:PutObject", "r", actor="mallory")
+        assert log.tip().seq == 2
+
+
+def test_a_truncated_log_stops_appends(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "lake" / "lake.db"
+    with AuditLog(LocalSqliteSink(path), key_path=tmp_path / "k.key") as log:
+        for _ in range(3):
+            log.append("s3:PutObject", "r", actor="ana")
+        with sqlite3.connect(path) as conn:
+            conn.execute("DELETE FROM auditlog_records WHERE seq = 3")
+        with pytest.raises(LakeCorrupted, match="ends at record 2"):
+            log.append("s3:PutObject", "r", actor="mallory")

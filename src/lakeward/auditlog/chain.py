@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, Self
 
@@ -116,6 +116,15 @@ def _exact_fields(data: Any, names: set[str], what: str) -> dict[str, Any]:
     return data
 
 
+def _fields(instance: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, values as they are.
+
+    ``dataclasses.asdict`` deep-copies every value; these hold only JSON values that are
+    serialized at once, and the copy was most of the cost of appending a record.
+    """
+    return {name: getattr(instance, name) for name in instance.__dataclass_fields__}
+
+
 @dataclass(frozen=True)
 class Record:
     """One audited operation, chained to the one before it."""
@@ -166,13 +175,13 @@ class Record:
 
     def body(self) -> dict[str, Any]:
         """Every field but ``hash``: what the hash is computed over."""
-        data = asdict(self)
+        data = _fields(self)
         del data["hash"]
         return data
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field, JSON-ready."""
-        return asdict(self)
+        """Every field, JSON-ready (``details`` is the record's own dict: do not change it)."""
+        return _fields(self)
 
     def compute_hash(self) -> str:
         """Return the SHA-256 of :meth:`body` as canonical JSON."""
@@ -207,14 +216,14 @@ class _Signed:
 
     def payload(self) -> bytes:
         """The bytes the signature covers: canonical JSON without ``signature``, with a kind."""
-        data = asdict(self)  # type: ignore[call-overload]
+        data = _fields(self)
         del data["signature"]
         data["kind"] = self.KIND
         return canonical_json(data)
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, JSON-ready."""
-        return dict(asdict(self))  # type: ignore[call-overload]
+        return _fields(self)
 
     def statement_hash(self) -> str:
         """SHA-256 of the whole statement (signature included) as canonical JSON."""

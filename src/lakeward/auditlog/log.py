@@ -96,6 +96,8 @@ class AuditLog(Closeable):
         self._signer = signer
         self._clock = clock or _now
         self._lock = threading.Lock()
+        self._vouched: tuple[str, bytes] | None = None
+        """(signature, payload) of the last head this log signed or verified."""
 
     def close(self) -> None:
         """Close the sink."""
@@ -181,6 +183,7 @@ class AuditLog(Closeable):
         head = _sign(
             Checkpoint("head", seq, prev, time, number, signer.key_id, signer.public_key), signer
         )
+        self._vouched = (head.signature, head.payload())
         segment = None
         if records and self.sink.signs_segments:
             segment = _sign(replace(head, scope="segment"), signer)
@@ -192,8 +195,6 @@ class AuditLog(Closeable):
         Without this, one legitimate append after a truncation (or after forged records
         were added at the end) would sign over the damage and hide it.
         """
-        from lakeward.auditlog.signing import verify_signature
-
         where = self.sink.describe()
         checkpoint = tip.checkpoint
         if checkpoint is None:
@@ -207,9 +208,7 @@ class AuditLog(Closeable):
                 "writer of a lake must use the lake's one audit key; copy it here or set "
                 "LAKEWARD_AUDITLOG_KEY"
             )
-        elif not verify_signature(
-            checkpoint.public_key, checkpoint.payload(), checkpoint.signature
-        ):
+        elif not self._vouches(checkpoint):
             problem = "the signed head's signature is invalid"
         elif (checkpoint.seq, checkpoint.hash) != (tip.seq, tip.hash):
             problem = (
@@ -223,6 +222,22 @@ class AuditLog(Closeable):
             "appended until it is repaired; run `lakeward auditlog verify` to find the first "
             "bad record"
         )
+
+    def _vouches(self, checkpoint: Checkpoint) -> bool:
+        """Whether the head's signature is valid: verified once per head, not per append.
+
+        A head byte-for-byte equal to the last one this log signed (or verified) needs no
+        second check: signatures are deterministic and the bytes are the same.
+        """
+        from lakeward.auditlog.signing import verify_signature
+
+        payload = checkpoint.payload()
+        if self._vouched == (checkpoint.signature, payload):
+            return True
+        if not verify_signature(checkpoint.public_key, payload, checkpoint.signature):
+            return False
+        self._vouched = (checkpoint.signature, payload)
+        return True
 
     # -- reading ---------------------------------------------------------------------------
     def records(self, since_seq: int | None = None, limit: int | None = None) -> list[Record]:
