@@ -388,7 +388,12 @@ EVENT_NAMES = (
     "ObjectTagging:*",
     "ObjectTagging:Put",
     "ObjectRestore:*",
+    "ObjectRestore:Post",
     "ObjectRestore:Completed",
+    "LifecycleExpiration:*",
+    "LifecycleExpiration:Delete",
+    "LifecycleExpiration:DeleteMarkerCreated",
+    "LifecycleTransition",
 )
 """Event names a route may listen to (S3's, with ``*`` for a whole family)."""
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from lakeward.config_models import Route
 from lakeward.errors import (
     ConfigError,
     InvalidObjectState,
@@ -830,3 +831,46 @@ def test_lakeward_now_pins_the_clock_of_a_local_lake(
     monkeypatch.setenv("LAKEWARD_NOW", "next tuesday")
     with pytest.raises(ConfigError, match="LAKEWARD_NOW: 'next tuesday' is not an ISO date"):
         open_store(f"local://{tmp_path / 'lake'}")
+
+
+def test_expirations_are_announced_as_lifecycle_events(store: LocalObjectStore) -> None:
+    rules = config(rule(Expiration={"Days": 10}, NoncurrentVersionExpiration={"NoncurrentDays": 5}))
+    bucket = make_bucket(store, rules)
+    store.put(bucket, "k", body(10))
+    store.put(bucket, "by-hand", body(10))
+    store.delete(bucket, "by-hand")  # a person's delete stays ObjectRemoved
+    before = len(events(store))
+    run_lifecycle(store, as_of=day(20))
+    assert events(store)[before - 1] == "ObjectRemoved:DeleteMarkerCreated"
+    assert events(store)[before:] == [
+        "LifecycleExpiration:Delete",  # by-hand's old version, noncurrent for 5 days
+        "LifecycleExpiration:Delete",  # then its lone delete marker
+        "LifecycleExpiration:DeleteMarkerCreated",  # k expires: a delete marker
+        "LifecycleExpiration:Delete",  # k's old version
+        "LifecycleExpiration:Delete",  # and k's lone marker
+    ]
+    store.put(bucket, "after", body(10))
+    store.delete(bucket, "after")
+    assert events(store)[-1] == "ObjectRemoved:DeleteMarkerCreated"  # naming ended with the run
+
+
+def test_expiring_unversioned_objects_is_a_lifecycle_delete(store: LocalObjectStore) -> None:
+    bucket = make_bucket(store, config(rule(Expiration={"Days": 10})), versioned=False)
+    store.put(bucket, "k", body(10))
+    run_lifecycle(store, as_of=day(12))
+    assert events(store) == ["ObjectCreated:Put", "LifecycleExpiration:Delete"]
+
+
+@pytest.mark.parametrize(
+    ("listens", "event", "wanted"),
+    [
+        (["LifecycleExpiration:*"], "LifecycleExpiration:Delete", True),
+        (["LifecycleExpiration:DeleteMarkerCreated"], "LifecycleExpiration:Delete", False),
+        (["ObjectRemoved:*"], "LifecycleExpiration:Delete", False),
+        (["LifecycleExpiration:*"], "ObjectRemoved:Delete", False),
+        (["LifecycleTransition"], "LifecycleTransition", True),
+    ],
+)
+def test_routes_tell_expirations_from_deletes(listens: list[str], event: str, wanted: bool) -> None:
+    route = Route(bucket="lake", events=listens, handler="copy")
+    assert route.wants("k", event) is wanted

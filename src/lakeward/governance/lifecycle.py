@@ -42,7 +42,7 @@ None
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from itertools import groupby
@@ -690,16 +690,22 @@ def _apply(
     if action.action == "transition" and action.to_class:
         store.transition(name, key, action.version_id, action.to_class)
     elif action.action in ("expire", "delete"):
-        with clock_at(store, action.at or bucket.as_of):
+        with clock_at(store, action.at or bucket.as_of), _expiring(store):
             result = store.delete(name, key)
         if result.delete_marker and result.version_id:
             return replace(action, marker_id=result.version_id)
     elif action.action in ("delete-noncurrent", "remove-delete-marker"):
         if action.version_id == _NEW_MARKER:
             action = replace(action, version_id=marker)
-        with clock_at(store, bucket.as_of):
+        with clock_at(store, bucket.as_of), _expiring(store):
             store.delete(name, key, version_id=action.version_id)
     return action
+
+
+def _expiring(store: ObjectStore) -> AbstractContextManager[None]:
+    """A local store's removals named ``LifecycleExpiration:*``, as S3 names them."""
+    naming = getattr(store, "lifecycle_expiration", None)
+    return naming() if naming is not None else nullcontext()
 
 
 @contextmanager

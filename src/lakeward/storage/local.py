@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,7 @@ from lakeward.errors import (
 from lakeward.layout import validate_bucket_name, validate_key
 from lakeward.storage import _local_lock as lock_rules
 from lakeward.storage import _local_restore as restore_rules
+from lakeward.storage._local_classes import LocalStorageClasses
 from lakeward.storage._local_db import LakeDB
 from lakeward.storage._local_files import LakeFiles, StagedBody
 from lakeward.storage._local_listing import list_all_versions, list_current
@@ -53,7 +54,6 @@ from lakeward.storage._local_rows import (
 )
 from lakeward.storage._validate import check_storage_class, check_tags, clean_metadata
 from lakeward.storage.base import (
-    ARCHIVED_CLASSES,
     BucketConfigKind,
     DeleteResult,
     ListPage,
@@ -71,6 +71,8 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 STAGING_THREADS = 4
+_REMOVED = "ObjectRemoved:"
+_EXPIRED = "LifecycleExpiration:"
 
 
 def _utcnow() -> datetime:
@@ -86,7 +88,7 @@ class _BucketState:
     """The bucket's default encryption: algorithm and KMS key (S3 encrypts with SSE-S3 if unset)."""
 
 
-class LocalObjectStore(ObjectStore):
+class LocalObjectStore(LocalStorageClasses, ObjectStore):
     """An S3-compatible object store in a folder: ``local://<root>``.
 
     Args:
@@ -422,7 +424,24 @@ class LocalObjectStore(ObjectStore):
         self._emit(conn, event, row)
         return row
 
+    @contextmanager
+    def lifecycle_expiration(self) -> Iterator[None]:
+        """Name this thread's removals in the block as S3 lifecycle does.
+
+        S3 announces what a lifecycle rule deletes as ``LifecycleExpiration:Delete`` and
+        ``LifecycleExpiration:DeleteMarkerCreated``, not ``ObjectRemoved:*``: a route
+        listening to removals made by people does not see expirations, and the reverse.
+        """
+        previous = getattr(self._tls, "expiring", False)
+        self._tls.expiring = True
+        try:
+            yield
+        finally:
+            self._tls.expiring = previous
+
     def _emit(self, conn: sqlite3.Connection, event: str, row: sqlite3.Row) -> None:
+        if event.startswith(_REMOVED) and getattr(self._tls, "expiring", False):
+            event = _EXPIRED + event.removeprefix(_REMOVED)
         conn.execute(
             "INSERT INTO outbox(created_at, event_name, bucket, key, version_id, size, etag,"
             " sequencer) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -699,96 +718,3 @@ class LocalObjectStore(ObjectStore):
                 raise InvalidRetention(lock_rules.no_lock_message(bucket))
             row = self._find(conn, bucket, key, version_id)
             conn.execute("UPDATE versions SET legal_hold = ? WHERE seq = ?", (int(on), row["seq"]))
-
-    def restore(
-        self,
-        bucket: str,
-        key: str,
-        *,
-        days: int,
-        tier: str = "Standard",
-        version_id: str | None = None,
-    ) -> None:
-        """Request a readable copy; it becomes readable after the tier's delay.
-
-        The delays are AWS's published upper bounds (see :mod:`._local_restore`), on this
-        store's clock. A restore already running is left as it is; asking again for a
-        completed copy sets its expiry anew at once, as S3 does.
-
-        Raises:
-            InvalidRequest: Bad days or tier, or Expedited for DEEP_ARCHIVE.
-            InvalidObjectState: The version is not archived.
-        """
-        restore_rules.check_restore_request(days, tier)
-        with self.db.write() as conn:
-            row = self._find(conn, bucket, key, version_id)
-            if row["storage_class"] not in ARCHIVED_CLASSES:
-                raise InvalidObjectState(
-                    f"s3://{bucket}/{key} is in {row['storage_class']}, which is readable "
-                    "as it is: restore is only for GLACIER and DEEP_ARCHIVE objects"
-                )
-            info, now = info_from_row(bucket, row, now=self.clock()), self.clock()
-            if info.restore_in_progress:
-                return
-            restored = info.restored_until is not None and info.restored_until > now
-            ready = (
-                now if restored else now + restore_rules.restore_delay(row["storage_class"], tier)
-            )
-            until = (ready + timedelta(days=days)).isoformat()
-            conn.execute(
-                "UPDATE versions SET restored_until = ?, restore_ready_at = ?,"
-                " restore_announced = 0 WHERE seq = ?",
-                (until, ready.isoformat(), row["seq"]),
-            )
-            self._emit(conn, "ObjectRestore:Post", row)
-            self._announce_restores(conn, now)  # an extended copy is ready at once
-
-    def complete_restores(self) -> int:
-        """Send ``ObjectRestore:Completed`` for each restore ready by now (once each).
-
-        S3 announces a restore when its copy becomes readable; nothing runs in the
-        background of a local lake, so the worker calls this on every round (and a restore
-        of a copy that is still readable announces itself at once).
-
-        Returns:
-            How many restores were announced.
-        """
-        with self.db.write() as conn:
-            return self._announce_restores(conn, self.clock())
-
-    def _announce_restores(self, conn: sqlite3.Connection, now: datetime) -> int:
-        rows = conn.execute(
-            "SELECT * FROM versions WHERE restore_ready_at IS NOT NULL AND restore_announced = 0"
-            " AND restore_ready_at <= ? ORDER BY restore_ready_at",
-            (now.isoformat(),),
-        ).fetchall()
-        for row in rows:
-            self._emit(conn, "ObjectRestore:Completed", row)
-            conn.execute("UPDATE versions SET restore_announced = 1 WHERE seq = ?", (row["seq"],))
-        return len(rows)
-
-    def transition(self, bucket: str, key: str, version_id: str, storage_class: str) -> ObjectInfo:
-        """Move one version to another class in place, as an S3 lifecycle transition does.
-
-        The version keeps its id, body and Last-Modified; no new version is written and no
-        ``ObjectCreated`` event is sent (the outbox gets S3's ``LifecycleTransition``). A
-        restored copy does not survive the move.
-
-        Raises:
-            NoSuchVersion: The version does not exist.
-            InvalidObjectState: It is a delete marker.
-        """
-        check_storage_class(storage_class)
-        with self.db.write() as conn:
-            row = self._find(conn, bucket, key, version_id)
-            if row["storage_class"] == storage_class:
-                return info_from_row(bucket, row, now=self.clock())
-            cursor = conn.execute(
-                "UPDATE versions SET storage_class = ?, restored_until = NULL,"
-                " restore_ready_at = NULL WHERE seq = ? RETURNING *",
-                (storage_class, row["seq"]),
-            )
-            moved: sqlite3.Row = cursor.fetchone()
-            cursor.close()
-            self._emit(conn, "LifecycleTransition", moved)
-        return info_from_row(bucket, moved, now=self.clock())

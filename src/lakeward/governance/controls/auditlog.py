@@ -52,6 +52,7 @@ _EVENT_FAMILIES = {
     "ObjectTagging": "tagging",
     "ObjectRestore:Post": "restore",
     "LifecycleTransition": "transition",
+    "LifecycleExpiration": "removed",
 }
 
 
@@ -62,12 +63,15 @@ def change_family(name: str) -> str | None:
     ('created', 'created')
     >>> change_family("ObjectRestore:Completed") is None  # S3's own, not a change made
     True
+    >>> change_family("LifecycleExpiration:DeleteMarkerCreated")
+    'removed'
     """
     if name in _FAMILIES:
         return _FAMILIES[name]
     if name in _EVENT_FAMILIES:
         return _EVENT_FAMILIES[name]
-    return _EVENT_FAMILIES.get(name.split(":", 1)[0]) if name.startswith("Object") else None
+    family = name.split(":", 1)[0]
+    return _EVENT_FAMILIES.get(family) if name.startswith(("Object", "Lifecycle")) else None
 
 
 def audit_log_findings(log: AuditLog, store: ObjectStore) -> list[Finding]:
