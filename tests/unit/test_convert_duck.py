@@ -8,6 +8,7 @@ import hashlib
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -182,7 +183,7 @@ def test_fields_outside_an_inferred_schema_are_ignored(tmp_path: Path) -> None:
 def test_the_lenient_casts_are_documented_in_the_readme_and_the_docstring() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     docstring = " ".join((convert_to_parquet.__doc__ or "").split())
-    assert len(LENIENT_CASTS) == 6
+    assert len(LENIENT_CASTS) == 7
     for cast in LENIENT_CASTS:
         assert cast in readme and cast in docstring, cast
 
@@ -201,6 +202,10 @@ def test_the_lenient_casts_are_documented_in_the_readme_and_the_docstring() -> N
         "[1, 2]",  # not an object
         '{"id": 2, "id": 3, "event_time": "2024-01-01"}',  # a repeated key
         '{"id": 2, "email": "\\ud800", "event_time": "2024-01-01"}',  # a lone surrogate
+        '{"id": 2, "event_time": "2024-01-01 12:00:00 EST"}',  # zone names: no ICU here
+        '{"id": 2, "event_time": "2024-01-01 12:00:00 America/New_York"}',
+        '{"id": 2, "event_time": "infinity"}',  # DuckDB's infinite timestamps
+        '{"id": 2, "event_time": "-infinity"}',
     ],
 )
 def test_when_duckdb_fails_the_exact_path_converts_the_whole_file(
@@ -329,3 +334,36 @@ def test_the_route_option_reaches_the_handler(
         (record,) = lake.quarantine("ioc_assessments")
     assert sorted(d.rsplit("; ", 1)[1] for d in details) == ["engine duckdb", "engine lakeward"]
     assert "score" in record.reason  # the file DuckDB failed on went the exact way
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-1-2", datetime(2024, 1, 2, tzinfo=UTC)),
+        ("2024-01-01T24:00:00", datetime(2024, 1, 2, tzinfo=UTC)),
+        ("epoch", datetime(1970, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_timestamps_duckdb_reads_and_python_does_not(
+    tmp_path: Path, text: str, expected: datetime
+) -> None:
+    lines = ndjson({"id": 0, "event_time": "2024-01-01"}, {"id": 1, "event_time": text})
+    exact, duck = both_engines(
+        tmp_path, "in.ndjson", lines, columns=COLUMNS, timestamp_field="event_time"
+    )
+    assert duck.engine == "duckdb" and duck.bad == []
+    written = [r for o in duck.outputs for r in pq.read_table(o.path).to_pylist() if r["id"] == 1]
+    assert [r["event_time"] for r in written] == [expected]
+    assert [bad.number for bad in exact.bad] == [2]  # the exact path quarantines it
+
+
+@pytest.mark.parametrize(
+    "text", ["2024-01-01T12:00:00.1234567Z", "2024-01-01T12:00:00+0530", "2024-01-01T12:00"]
+)
+def test_timestamps_both_engines_read_alike(tmp_path: Path, text: str) -> None:
+    lines = ndjson({"id": 0, "event_time": "2024-01-01"}, {"id": 1, "event_time": text})
+    exact, duck = both_engines(
+        tmp_path, "in.ndjson", lines, columns=COLUMNS, timestamp_field="event_time"
+    )
+    assert duck.engine == "duckdb" and exact.bad == [] == duck.bad
+    assert rows_by_file(duck, tmp_path / "duck") == rows_by_file(exact, tmp_path / "exact")

@@ -35,6 +35,7 @@ LENIENT_CASTS = (
     "Inf and -Inf are read as numbers (as NaN, Infinity and -Infinity are on both paths)",
     "a trailing comma before the closing brace is accepted",
     "fields outside an inferred schema are ignored (the exact path rejects the record)",
+    "timestamps DuckDB reads that Python does not: unpadded dates (2024-1-1), 24:00:00 (the next midnight), 'epoch' (1970-01-01)",
 )
 """What the DuckDB engine accepts where the exact path quarantines the record."""
 
@@ -52,6 +53,8 @@ _DUCK_TYPES = {
 _HASHABLE = frozenset({"string", "bigint", "int", "integer", "smallint", "tinyint", "boolean"})
 """Kinds whose text is the same in DuckDB as in the exact path's hash input."""
 _KEY = "__lakeward_partition"
+_FIRST = "TIMESTAMPTZ '0001-01-01 00:00:00+00'"
+_LAST = "TIMESTAMPTZ '9999-12-31 23:59:59.999999+00'"
 
 
 def duckdb_can_convert(converter: BatchConverter) -> bool:
@@ -114,14 +117,13 @@ def _connect(source: Path) -> duckdb.DuckDBPyConnection:
 
 
 def _select_sql(source: Path, codec: str | None, converter: BatchConverter) -> str:
-    columns = ", ".join(
-        f"{_literal(spec.name)}: {_literal(_DUCK_TYPES[spec.kind])}" for spec in converter.fields
-    )
+    fields = converter.fields
+    columns = ", ".join(f"{_literal(s.name)}: {_literal(_DUCK_TYPES[s.kind])}" for s in fields)
     scan = (
         f"read_json({_literal(str(source))}, format = 'newline_delimited', "
         f"compression = {_literal(codec or 'none')}, columns = {{{columns}}})"
     )
-    select = [_output_column(converter, spec.name, spec.kind) for spec in converter.fields]
+    select = [_output_column(converter, spec.name, spec.kind) for spec in fields]
     stamp = converter.timestamp_field
     if stamp is not None:
         column = _ident(stamp)
@@ -138,7 +140,8 @@ def _output_column(converter: BatchConverter, name: str, kind: str) -> str:
     if kind == "timestamp":  # Python's datetime (the exact path) holds years 1-9999 only
         far = _literal(f"field {name!r}: a year outside 1-9999")
         column = (
-            f"CASE WHEN year({column}) NOT BETWEEN 1 AND 9999 THEN error({far}) ELSE {column} END"
+            f"CASE WHEN {column} IS NULL OR {column} BETWEEN {_FIRST} AND {_LAST} "
+            f"THEN {column} ELSE error({far}) END"
         )
     elif name in converter.hashed:
         column = f"sha256({_literal(converter.salt)} || CAST({column} AS VARCHAR))"

@@ -150,6 +150,7 @@ def convert_to_parquet(
             - Inf and -Inf are read as numbers (as NaN, Infinity and -Infinity are on both paths)
             - a trailing comma before the closing brace is accepted
             - fields outside an inferred schema are ignored (the exact path rejects the record)
+            - timestamps DuckDB reads that Python does not: unpadded dates (2024-1-1), 24:00:00 (the next midnight), 'epoch' (1970-01-01)
 
     Returns:
         The files written, the counts, the bad records and the written schema.
