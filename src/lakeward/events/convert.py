@@ -55,7 +55,7 @@ __all__ = [
 FORMATS = ("json", "ndjson", "csv")
 """The input formats :func:`convert_to_parquet` reads."""
 ENGINES = ("lakeward", "duckdb")
-"""``lakeward``: the exact conversion; ``duckdb``: one lenient DuckDB COPY (NDJSON only)."""
+"""``lakeward``: the exact conversion; ``duckdb``: one lenient DuckDB read (NDJSON only)."""
 
 MIB = 1024 * 1024
 JSON_ARRAY_LIMIT = 256 * MIB
@@ -133,7 +133,7 @@ def convert_to_parquet(
             ``zstd``); ``None`` detects it from the suffix or the magic bytes.
         batch_rows: Records converted per batch; bounds the memory used.
         engine: ``lakeward`` (the exact conversion above) or ``duckdb``: a whole NDJSON
-            file (plain or gzip) converted by one DuckDB ``COPY``, several times faster,
+            file (plain or gzip) read by one DuckDB query, several times faster,
             into the same layout, columns and types. DuckDB is lenient: it makes the
             casts listed in :data:`LENIENT_CASTS` where the exact path quarantines the
             record. When DuckDB cannot convert the file (a malformed line, a value it
