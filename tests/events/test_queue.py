@@ -33,6 +33,21 @@ def test_lease_ack_and_visibility_timeout(tmp_path: Path) -> None:
     assert q.pending() == []
 
 
+def test_ack_many_settles_each_message_its_lease_still_holds(tmp_path: Path) -> None:
+    clock = Clock()
+    q = queue(tmp_path, clock)
+    for _ in range(3):
+        q.send("r", "{}")
+    first = q.receive(1, 30)
+    clock.now += 31  # the first lease runs out: another worker takes that message
+    taken = q.receive(3, 30)
+    assert [m.id for m in taken][0] == first[0].id
+    assert q.ack_many([*first, *taken[1:]]) == [False, True, True]
+    assert [row["id"] for row in q.pending()] == [first[0].id]  # still leased by the other
+    assert q.ack_many([taken[0]]) == [True]
+    assert q.pending() == [] and q.ack_many([]) == []
+
+
 def test_retry_delay_dead_letter_and_redrive(tmp_path: Path) -> None:
     clock = Clock()
     q = queue(tmp_path, clock)

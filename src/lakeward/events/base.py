@@ -12,6 +12,7 @@ lease ran out may settle a message another worker holds; handlers stay idempoten
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,10 @@ class EventQueue(Closeable, abc.ABC):
     @abc.abstractmethod
     def ack(self, message: Message) -> bool:
         """Delete a processed message; False when its lease had expired (someone else has it)."""
+
+    def ack_many(self, messages: Sequence[Message]) -> list[bool]:
+        """Delete processed messages at once; for each, False when its lease had expired."""
+        return [self.ack(message) for message in messages]
 
     @abc.abstractmethod
     def retry(self, message: Message, error: str, delay_s: float) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -149,6 +149,18 @@ class LocalEventQueue(EventQueue):
                 (message.id, message.receipt),
             )
         return done.rowcount == 1
+
+    def ack_many(self, messages: Sequence[Message]) -> list[bool]:
+        """Delete processed messages in one transaction (one commit, not one each)."""
+        with self.db.write() as conn:
+            return [
+                conn.execute(
+                    "DELETE FROM event_queue WHERE id = ? AND receipt = ?",
+                    (message.id, message.receipt),
+                ).rowcount
+                == 1
+                for message in messages
+            ]
 
     def retry(self, message: Message, error: str, delay_s: float) -> bool:  # noqa: D102
         with self.db.write() as conn:

@@ -101,9 +101,25 @@ class Worker:
             stats.routed += routed
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             while messages := self.queue.receive(self.concurrency * 8, self.visibility_s):
-                for outcome in pool.map(self.process, messages):
+                outcomes = list(pool.map(self._handle_message, messages))
+                self._ack_processed(messages, outcomes)
+                for outcome in outcomes:
                     stats.add(outcome)
         return stats
+
+    def _ack_processed(self, messages: list[Message], outcomes: list[dict[str, Any]]) -> None:
+        """Ack every processed message of a received batch at once (one commit locally).
+
+        Until then a processed message is still leased: a worker killed here has it
+        delivered again, and the idempotent handlers change nothing the second time.
+        """
+        done = [(m, o) for m, o in zip(messages, outcomes, strict=True) if "settled" not in o]
+        if not done:
+            return
+        failpoint("worker:handled")
+        settled = self.queue.ack_many([message for message, _ in done])
+        for (_, outcome), acked in zip(done, settled, strict=True):
+            outcome["settled"] = acked
 
     def run(self, stop: threading.Event, *, poll_s: float = 0.5) -> WorkerStats:
         """Process until ``stop`` is set, polling every ``poll_s`` seconds when idle."""
@@ -117,6 +133,17 @@ class Worker:
 
     def process(self, message: Message) -> dict[str, Any]:
         """Handle one message and settle it (ack, retry or dead-letter)."""
+        outcome = self._handle_message(message)
+        if "settled" not in outcome:  # processed: ack it now
+            failpoint("worker:handled")
+            outcome["settled"] = self.queue.ack(message)
+        return outcome
+
+    def _handle_message(self, message: Message) -> dict[str, Any]:
+        """Handle one message; retry or dead-letter it on failure, leave an ack to the caller.
+
+        A processed outcome has no ``settled`` key yet: the caller acks it.
+        """
         outcome: dict[str, Any] = {
             "id": message.id,
             "route": message.route,
@@ -139,8 +166,7 @@ class Worker:
             return self._retry(message, route, outcome, f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # a handler bug must not stop the worker; retry, then DLQ
             return self._retry(message, route, outcome, f"{type(exc).__name__}: {exc}")
-        failpoint("worker:handled")
-        outcome.update(status="processed", detail=details, settled=self.queue.ack(message))
+        outcome.update(status="processed", detail=details)
         return outcome
 
     def _handle(self, message: Message, route: Route) -> list[str]:
