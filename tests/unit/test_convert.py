@@ -1000,3 +1000,46 @@ def test_only_columns_of_repeated_values_are_dictionary_encoded(tmp_path: Path) 
         "ts": "dictionary",  # one value
     }
     assert rows(output) == [{**r, "ts": datetime(2024, 1, 1, tzinfo=UTC)} for r in records]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fast_path_matches_record_by_record_across_reads_batches_and_separators(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    # Seeds of this shape found a timestamp column (not the partition one) whose UTC year
+    # Python cannot hold, written by the fast path and refused record by record.
+    rng = random.Random(1000 + seed)
+    dirty = rng.choice([0.0, 0.005, 0.02, 0.1, 0.3])
+    lines = _fuzz_lines(1000 + seed, rng.randint(50, 400), dirty)
+    text = rng.choice(["\n", "\r\n", "\n\n", "\n  \n"]).join(lines)
+    text += rng.choice(["", "\n", "\r\n", "\n\n"])
+    columns = FAST_COLUMNS if rng.random() < 0.7 else ()
+    anonymize = rng.choice([{}, {"email": "hash"}, {"email": "drop", "n": "hash"}])
+    monkeypatch.setattr(convert_module, "_READ_CHUNK", rng.choice([1, 7, 64, 1000, 4096]))
+    _both_paths(
+        tmp_path,
+        monkeypatch,
+        text,
+        columns=columns,
+        timestamp_field="event_time",
+        anonymize=anonymize if columns else {},
+        salt="s",
+        batch_rows=rng.choice([1, 7, 40, 100, 1000]),
+    )
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-02:00"])
+def test_a_timestamp_column_with_a_year_python_cannot_hold_is_a_bad_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    records = [{"id": i, "event_time": "2024-01-01", "seen": "2024-02-01"} for i in range(5)]
+    records[2]["seen"] = value
+    result, fast_chunks = _both_paths(
+        tmp_path,
+        monkeypatch,
+        ndjson(*records),
+        columns=FAST_COLUMNS,
+        timestamp_field="event_time",
+    )
+    assert [b.number for b in result.bad] == [3] and "'seen'" in result.bad[0].reason
+    assert fast_chunks == 0  # declined, converted record by record

@@ -135,20 +135,13 @@ class FastConverter:
 
     def _partition_timestamps(self, table: pa.Table) -> pa.ChunkedArray | None:
         """The parsed partition field (never null, years in range), or ``None``."""
-        import pyarrow.compute as pc
-
         name = self._converter.timestamp_field
         if name is None:
             return None
         column = table.column(name)
         if column.null_count:
             raise _Declined
-        when = _timestamps(column)
-        years = pc.min_max(pc.year(when)).as_py()
-        low, high = _YEARS
-        if years["min"] < low or years["max"] > high:
-            raise _Declined
-        return when
+        return _check_years(_timestamps(column))
 
     def _output(self, table: pa.Table, stamps: pa.ChunkedArray | None) -> pa.RecordBatch:
         import pyarrow as pa
@@ -159,7 +152,11 @@ class FastConverter:
             column = table.column(spec.name)
             if spec.kind == "timestamp":
                 partition = stamps is not None and spec.name == converter.timestamp_field
-                column = stamps if partition and stamps is not None else _timestamps(column)
+                column = (
+                    stamps
+                    if partition and stamps is not None
+                    else _check_years(_timestamps(column))
+                )
             elif spec.kind in _INT_KINDS:
                 column = column.cast(spec.arrow_type)  # a safe cast: overflow raises
             elif spec.kind == "double":
@@ -229,6 +226,17 @@ def _check_zeros(column: pa.ChunkedArray) -> None:
     zeros = column.filter(pc.equal(column, 0.0)).to_pylist()
     if any(math.copysign(1.0, value) < 0 for value in zeros):
         raise _Declined
+
+
+def _check_years(when: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``when``, or decline: a UTC year Python's datetime may not hold (``_YEARS``)."""
+    import pyarrow.compute as pc
+
+    years = pc.min_max(pc.year(when)).as_py()
+    low, high = _YEARS
+    if years["min"] is not None and (years["min"] < low or years["max"] > high):
+        raise _Declined
+    return when
 
 
 def _timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
