@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import random
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from lakeward.config_models import Column
 from lakeward.errors import ConfigError, InvalidRequest
 from lakeward.events.convert import LENIENT_CASTS, ConvertResult, convert_to_parquet
 from lakeward.examples import ioc_assessments
+from tests.unit.test_convert import FAST_COLUMNS, _fuzz_lines
 
 COLUMNS = [
     Column(name="id", type="bigint"),
@@ -367,3 +369,35 @@ def test_timestamps_both_engines_read_alike(tmp_path: Path, text: str) -> None:
     )
     assert duck.engine == "duckdb" and exact.bad == [] == duck.bad
     assert rows_by_file(duck, tmp_path / "duck") == rows_by_file(exact, tmp_path / "exact")
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_where_the_exact_path_rejects_nothing_duckdb_writes_the_same_rows(
+    tmp_path: Path, seed: int
+) -> None:
+    rng = random.Random(seed)
+    text = "\n".join(_fuzz_lines(seed, rng.randint(20, 300), 0.0)) + "\n"
+    columns = FAST_COLUMNS if rng.random() < 0.7 else ()
+    anonymize = rng.choice([{}, {"email": "hash"}, {"email": "drop", "n": "hash"}])
+    exact, duck = both_engines(
+        tmp_path,
+        "in.ndjson",
+        text,
+        columns=columns,
+        timestamp_field="event_time",
+        anonymize=anonymize if columns else {},
+        salt="s",
+        batch_rows=rng.choice([7, 50, 1000]),
+    )
+    if exact.bad:  # a documented lenient cast (a field outside the inferred schema)
+        assert duck.rows_written >= exact.rows_written
+        return
+    assert duck.engine == "duckdb"
+    assert (duck.rows_in, duck.rows_written, duck.schema) == (
+        exact.rows_in,
+        exact.rows_written,
+        exact.schema,
+    )
+    assert repr(rows_by_file(duck, tmp_path / "duck")) == repr(
+        rows_by_file(exact, tmp_path / "exact")
+    )
