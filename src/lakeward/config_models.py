@@ -310,6 +310,8 @@ class LifecycleRule(_Model):
     expiration_days: int | None = None
     noncurrent_transitions: list[Transition] = Field(default_factory=list)
     noncurrent_expiration_days: int | None = None
+    noncurrent_newer_versions: int | None = None
+    """Noncurrent versions kept whatever their age (S3's ``NewerNoncurrentVersions``)."""
     abort_incomplete_multipart_days: int | None = None
     enabled: bool = True
 

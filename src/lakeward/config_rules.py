@@ -159,6 +159,7 @@ def _rule_action_problems(rule: LifecycleRule, path: str) -> Iterator[Problem]:
         value = getattr(rule, key)
         if value is not None and value < 1:
             yield Problem(f"{path}.{key}", f"must be 1 or more days (got {value})")
+    yield from _newer_versions_problems(rule, path)
     yield from _transition_problems(
         rule.transitions, f"{path}.transitions", rule.expiration_days, f"{path}.expiration_days"
     )
@@ -168,6 +169,22 @@ def _rule_action_problems(rule: LifecycleRule, path: str) -> Iterator[Problem]:
         rule.noncurrent_expiration_days,
         f"{path}.noncurrent_expiration_days",
     )
+
+
+def _newer_versions_problems(rule: LifecycleRule, path: str) -> Iterator[Problem]:
+    kept = rule.noncurrent_newer_versions
+    if kept is None:
+        return
+    if not 1 <= kept <= 100:
+        yield Problem(
+            f"{path}.noncurrent_newer_versions", f"S3 keeps 1 to 100 versions (got {kept})"
+        )
+    if rule.noncurrent_expiration_days is None:
+        yield Problem(
+            f"{path}.noncurrent_newer_versions",
+            "set noncurrent_expiration_days too: S3 deletes the versions beyond these once "
+            "they have been noncurrent that many days",
+        )
 
 
 def _transition_problems(

@@ -544,3 +544,23 @@ def test_plot_is_a_png_of_sensible_size(tmp_path: Path) -> None:
     width, height = struct.unpack(">II", data[16:24])
     assert 800 <= width <= 2000 and 500 <= height <= 1200
     assert 20_000 < len(data) < 1_000_000
+
+
+def test_the_inventory_ranks_noncurrent_versions_newest_first(store: ObjectStore) -> None:
+    from lakeward.governance.cost import take_inventory
+
+    store.create_bucket("acme-dev-lake")
+    store.put_bucket_config("acme-dev-lake", BucketConfigKind.VERSIONING, {"Status": "Enabled"})
+    for n in range(4):
+        store.put("acme-dev-lake", "raw/k.csv", b"v%d" % n)
+    store.delete("acme-dev-lake", "raw/k.csv")  # a delete marker: not a version with data
+    store.put("acme-dev-lake", "raw/other.csv", b"o")
+    _, versions = take_inventory(_config(), store)
+    ranks = [(v.key, v.current, v.newer_noncurrent) for v in versions]
+    assert ranks == [
+        ("raw/k.csv", False, 0),
+        ("raw/k.csv", False, 1),
+        ("raw/k.csv", False, 2),
+        ("raw/k.csv", False, 3),
+        ("raw/other.csv", True, 0),
+    ]

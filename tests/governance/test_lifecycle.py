@@ -232,6 +232,28 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "1001 rules; S3 allows at most 1000",
     ),
     ("no rules", {"Rules": []}, "at least one rule"),
+    (
+        "newer noncurrent versions out of range",
+        config(
+            rule(NoncurrentVersionExpiration={"NoncurrentDays": 5, "NewerNoncurrentVersions": 0})
+        ),
+        "NoncurrentVersionExpiration.NewerNoncurrentVersions: must be 1 to 100 (got 0)",
+    ),
+    (
+        "newer noncurrent versions on a transition",
+        config(
+            rule(
+                NoncurrentVersionTransitions=[
+                    {
+                        "NoncurrentDays": 30,
+                        "StorageClass": "GLACIER",
+                        "NewerNoncurrentVersions": 101,
+                    }
+                ]
+            )
+        ),
+        "NoncurrentVersionTransitions[0].NewerNoncurrentVersions: must be 1 to 100 (got 101)",
+    ),
 ]
 
 
@@ -401,6 +423,28 @@ def test_noncurrent_versions_count_from_when_they_were_replaced() -> None:
 def test_noncurrent_keeps_what_it_reached_while_current() -> None:
     since = day(400)
     assert cls(NONCURRENT, day(401), current=False, noncurrent_since=since) == "GLACIER"
+
+
+KEEP_TWO = config(
+    rule(
+        NoncurrentVersionTransitions=[
+            {"NoncurrentDays": 30, "StorageClass": "GLACIER", "NewerNoncurrentVersions": 1}
+        ],
+        NoncurrentVersionExpiration={"NoncurrentDays": 10, "NewerNoncurrentVersions": 2},
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("newer", "on_day_20", "on_day_50"),
+    [(0, "STANDARD", "STANDARD"), (1, "STANDARD", "GLACIER"), (2, None, None), (5, None, None)],
+)
+def test_newer_noncurrent_versions_are_kept_whatever_their_age(
+    newer: int, on_day_20: str | None, on_day_50: str | None
+) -> None:
+    args: dict[str, Any] = {"current": False, "noncurrent_since": day(5), "newer_noncurrent": newer}
+    assert cls(KEEP_TWO, day(20), **args) == on_day_20
+    assert cls(KEEP_TWO, day(50), **args) == on_day_50
 
 
 def test_noncurrent_needs_its_since_date() -> None:
@@ -874,3 +918,35 @@ def test_expiring_unversioned_objects_is_a_lifecycle_delete(store: LocalObjectSt
 def test_routes_tell_expirations_from_deletes(listens: list[str], event: str, wanted: bool) -> None:
     route = Route(bucket="lake", events=listens, handler="copy")
     assert route.wants("k", event) is wanted
+
+
+def test_a_run_keeps_the_newest_noncurrent_versions(store: LocalObjectStore, clock: Clock) -> None:
+    rules = config(
+        rule(NoncurrentVersionExpiration={"NoncurrentDays": 10, "NewerNoncurrentVersions": 2})
+    )
+    bucket = make_bucket(store, rules)
+    written = []
+    for n in range(5):
+        clock.now = day(n)
+        written.append(store.put(bucket, "k", body(10 + n)).version_id)
+    report = run_lifecycle(store, as_of=day(40))
+    deleted = [a.version_id for a in report.actions if a.action == "delete-noncurrent"]
+    assert deleted == [written[1], written[0]]  # the 3rd and 4th newest noncurrent ones
+    assert [v.version_id for v in iter_versions(store, bucket)] == written[:1:-1]
+    assert run_lifecycle(store, as_of=day(400)).actions == []  # the two kept stay kept
+
+
+def test_noncurrent_newer_versions_in_yaml_reach_the_bucket_rule_s3_checks() -> None:
+    from lakeward.config_models import LifecycleRule
+    from lakeward.governance.desired import lifecycle_configuration
+
+    declared = LifecycleRule(
+        id="keep-3", zone="raw", noncurrent_expiration_days=30, noncurrent_newer_versions=3
+    )
+    rules = lifecycle_configuration([declared])
+    assert rules is not None
+    assert rules["Rules"][0]["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": 30,
+        "NewerNoncurrentVersions": 3,
+    }
+    assert validate_lifecycle(rules) == []

@@ -685,6 +685,18 @@ LIFECYCLE_CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "noncurrent_expiration_days",
         "greater than every transition's days",
     ),
+    (
+        "newer noncurrent versions out of range",
+        {"noncurrent_expiration_days": 10, "noncurrent_newer_versions": 101},
+        "noncurrent_newer_versions",
+        "S3 keeps 1 to 100 versions (got 101)",
+    ),
+    (
+        "newer noncurrent versions without days",
+        {"expiration_days": 10, "noncurrent_newer_versions": 3},
+        "noncurrent_newer_versions",
+        "set noncurrent_expiration_days too",
+    ),
     ("no action", {"transitions": []}, "", "the rule does nothing"),
     ("prefix and zone", {"prefix": "raw/"}, "zone", "prefix or zone, not both"),
     (

@@ -56,6 +56,8 @@ class StoredVersion:
         noncurrent_since: When a noncurrent version was overwritten or deleted.
         tags: Its tags (read only when a lifecycle rule filters on tags).
         count: How many such objects this stands for.
+        newer_noncurrent: For a noncurrent version, how many noncurrent versions of the
+            key are newer (S3's ``NewerNoncurrentVersions`` keeps that many).
     """
 
     bucket: str
@@ -68,6 +70,7 @@ class StoredVersion:
     noncurrent_since: datetime | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     count: int = 1
+    newer_noncurrent: int = 0
 
 
 @dataclass(frozen=True)
@@ -241,6 +244,7 @@ class Projector:
                 current=since is None,
                 noncurrent_since=since,
                 start_class=version.storage_class,
+                newer_noncurrent=version.newer_noncurrent,
             )
 
         return class_on

@@ -220,6 +220,7 @@ def _rule_problems(rule: Mapping[str, Any]) -> Iterator[str]:
     if not any(rule.get(action) for action in actions):
         yield f"the rule does nothing: add at least one of {', '.join(actions)}"
     yield from _expiration_problems(rule)
+    yield from _newer_versions_problems(rule)
     yield from _steps_problems(rule, "Transitions", "Days", "Expiration")
     yield from _steps_problems(
         rule, "NoncurrentVersionTransitions", "NoncurrentDays", "NoncurrentVersionExpiration"
@@ -250,6 +251,18 @@ def _expiration_problems(rule: Mapping[str, Any]) -> Iterator[str]:
     ):
         if value is not None and value < 1:
             yield f"{key}: must be 1 or more days (got {value})"
+
+
+def _newer_versions_problems(rule: Mapping[str, Any]) -> Iterator[str]:
+    actions = [("NoncurrentVersionExpiration", rule.get("NoncurrentVersionExpiration") or {})]
+    actions += [
+        (f"NoncurrentVersionTransitions[{i}]", step)
+        for i, step in enumerate(rule.get("NoncurrentVersionTransitions") or [])
+    ]
+    for name, action in actions:
+        kept = action.get("NewerNoncurrentVersions")
+        if kept is not None and not (isinstance(kept, int) and 1 <= kept <= 100):
+            yield f"{name}.NewerNoncurrentVersions: must be 1 to 100 (got {kept!r})"
 
 
 def noncurrent_days(rule: Mapping[str, Any]) -> int | None:

@@ -289,8 +289,11 @@ def _bucket_versions(
     read_tags = _filters_on_tags(lifecycle.rules)
     versions: list[StoredVersion] = []
     newer: tuple[str, datetime] | None = None
+    rank = 0  # noncurrent versions of this key seen so far (newest first)
     for version in iter_versions(store, lifecycle.physical):
-        since = newer[1] if newer is not None and newer[0] == version.key else None
+        same_key = newer is not None and newer[0] == version.key
+        since = newer[1] if newer is not None and same_key else None
+        rank = rank if same_key else 0
         newer = (version.key, version.last_modified)
         if version.is_delete_marker:
             continue
@@ -308,8 +311,10 @@ def _bucket_versions(
                 current=version.is_latest,
                 noncurrent_since=None if version.is_latest else since or version.last_modified,
                 tags=tags,
+                newer_noncurrent=0 if version.is_latest else rank,
             )
         )
+        rank += 0 if version.is_latest else 1
     return versions
 
 

@@ -242,7 +242,10 @@ def _lifecycle_rule(rule: LifecycleRule) -> dict[str, Any]:
             for t in rule.noncurrent_transitions
         ]
     if rule.noncurrent_expiration_days:
-        out["NoncurrentVersionExpiration"] = {"NoncurrentDays": rule.noncurrent_expiration_days}
+        expiration: dict[str, int] = {"NoncurrentDays": rule.noncurrent_expiration_days}
+        if rule.noncurrent_newer_versions:
+            expiration["NewerNoncurrentVersions"] = rule.noncurrent_newer_versions
+        out["NoncurrentVersionExpiration"] = expiration
     if rule.abort_incomplete_multipart_days:
         days = rule.abort_incomplete_multipart_days
         out["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}

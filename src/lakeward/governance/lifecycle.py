@@ -198,6 +198,7 @@ def _transition_steps(
     default: str,
     *,
     noncurrent: bool,
+    newer_noncurrent: int = 0,
 ) -> _Steps:
     name, days_key = (
         ("NoncurrentVersionTransitions", "NoncurrentDays")
@@ -209,6 +210,8 @@ def _transition_steps(
         rule_steps = []
         for step in rule.get(name) or []:
             storage_class = str(step.get("StorageClass"))
+            if noncurrent and not _beyond_kept(step, newer_noncurrent):
+                continue
             if not _too_small(rule, storage_class, size, default):
                 rule_steps.append((_step_due(step, start, days_key), storage_class))
         steps.append(rule_steps)
@@ -228,15 +231,27 @@ def expiration_due(matching: list[dict[str, Any]], created: datetime) -> datetim
 
 
 def noncurrent_expiration_due(
-    matching: list[dict[str, Any]], noncurrent_since: datetime
+    matching: list[dict[str, Any]], noncurrent_since: datetime, newer_noncurrent: int = 0
 ) -> datetime | None:
-    """The earliest moment a matching rule permanently deletes a noncurrent version."""
+    """The earliest moment a matching rule permanently deletes a noncurrent version.
+
+    A rule with ``NewerNoncurrentVersions: n`` keeps the ``n`` newest noncurrent
+    versions: it deletes this one only when ``newer_noncurrent`` (how many noncurrent
+    versions of the key are newer) is ``n`` or more.
+    """
     dues = [
         due_at(noncurrent_since, days)
         for rule in matching
         if (days := noncurrent_days(rule)) is not None
+        and _beyond_kept(rule.get("NoncurrentVersionExpiration") or {}, newer_noncurrent)
     ]
     return min(dues, default=None)
+
+
+def _beyond_kept(action: Mapping[str, Any], newer_noncurrent: int) -> bool:
+    """Whether a noncurrent action applies to a version with that many newer noncurrent ones."""
+    kept = action.get("NewerNoncurrentVersions")
+    return kept is None or newer_noncurrent >= int(kept)
 
 
 def storage_class_on(
@@ -250,13 +265,15 @@ def storage_class_on(
     current: bool = True,
     noncurrent_since: datetime | None = None,
     start_class: str = "STANDARD",
+    newer_noncurrent: int = 0,
 ) -> str | None:
     """The storage class S3 lifecycle puts one object version in on a date.
 
     Pure: nothing is read or written. Enabled rules whose filter (prefix, tags, size)
     matches apply; on conflicts S3's rules decide (expiration beats transition; between
-    transitions due the same day the cheaper class wins). ``NewerNoncurrentVersions``
-    limits are not modelled (they need the version's rank among its siblings).
+    transitions due the same day the cheaper class wins). A noncurrent action with
+    ``NewerNoncurrentVersions: n`` applies only to versions with ``n`` or more newer
+    noncurrent versions (``newer_noncurrent``).
 
     Args:
         rules: The bucket's lifecycle configuration (``{"Rules": [...]}``); None: no rules.
@@ -270,6 +287,8 @@ def storage_class_on(
         noncurrent_since: When a noncurrent version stopped being current (required when
             ``current`` is False).
         start_class: The class it was written in (or is in now).
+        newer_noncurrent: For a noncurrent version, how many noncurrent versions of the
+            same key are newer (0 for the newest); S3 ranks them this way.
 
     Returns:
         The storage class on ``on``, or None when the version has expired (current) or been
@@ -295,11 +314,13 @@ def storage_class_on(
             "overwritten or deleted"
         )
     since = _utc(noncurrent_since)
-    deleted = noncurrent_expiration_due(matching, since)
+    deleted = noncurrent_expiration_due(matching, since, newer_noncurrent)
     if deleted is not None and deleted <= on:
         return None
     reached = _walk_transitions(events, start_class, min(on, since))
-    later = _transition_steps(matching, since, size, default, noncurrent=True)
+    later = _transition_steps(
+        matching, since, size, default, noncurrent=True, newer_noncurrent=newer_noncurrent
+    )
     return _walk_transitions(later, reached, on)
 
 
@@ -539,8 +560,8 @@ def _plan_key(
         elif newer is not None and not version.is_delete_marker:
             noncurrent.append((version, newer.last_modified, version.storage_class))
         newer = version
-    for version, since, start in noncurrent:
-        if _plan_noncurrent(store, bucket, version, since, start, actions):
+    for rank, (version, since, start) in enumerate(noncurrent):  # newest first
+        if _plan_noncurrent(store, bucket, version, since, start, rank, actions):
             survivors.remove(version)
     actions.extend(_plan_marker(bucket, survivors))
     return actions
@@ -615,14 +636,15 @@ def _plan_noncurrent(
     version: ObjectVersion,
     since: datetime,
     start: str,
+    newer: int,
     actions: list[LifecycleAction],
 ) -> bool:
-    """Plan one noncurrent version; return True when it is deleted."""
+    """Plan one noncurrent version (``newer`` noncurrent ones are newer); True if deleted."""
     tags = _tags(store, bucket, version)
     target = storage_class_on(
         bucket.rules, key=version.key, tags=tags, size=version.size,
         created=version.last_modified, on=bucket.as_of, current=False,
-        noncurrent_since=since, start_class=start,
+        noncurrent_since=since, start_class=start, newer_noncurrent=newer,
     )  # fmt: skip
     if target is not None:
         if target != start:
