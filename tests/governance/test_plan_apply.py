@@ -300,3 +300,41 @@ def test_the_audit_checks_its_log_and_finds_a_change_made_around_lakeward(tmp_pa
         (record,) = [r for r in lake.audit_log.records() if r.actor == RECOVERED_ACTOR]
         assert record.resource.endswith("/raw/sneaky.csv") and record.details["recovered"]
         assert lake.audit_log.verify().ok
+
+
+KEEP_THREE = [
+    {"id": "raw-cold", "zone": "raw", "transitions": [{"days": 90, "storage_class": "GLACIER"}]},
+    {"id": "keep-3", "zone": "curated", "noncurrent_expiration_days": 30,
+     "noncurrent_newer_versions": 3},
+]  # fmt: skip
+
+
+def test_newer_noncurrent_versions_are_applied_and_then_in_sync(tmp_path: Path) -> None:
+    with open_lake("local", tmp_path, **{"buckets.lake.lifecycle": KEEP_THREE}) as lake:
+        lake.apply()
+        rules = lake.backend_store.get_bucket_config("acme-test-lake", BucketConfigKind.LIFECYCLE)
+        assert rules is not None
+        (keep,) = [rule for rule in rules["Rules"] if rule["ID"] == "keep-3"]
+        assert keep["NoncurrentVersionExpiration"]["NewerNoncurrentVersions"] == 3
+        assert lake.plan().empty
+
+
+def test_moto_drops_newer_noncurrent_versions() -> None:
+    # A moto gap, pinned so an upgrade shows up: S3 keeps NewerNoncurrentVersions, moto 5
+    # drops it, so on moto a rule using it is planned again after every apply.
+    import boto3
+
+    rule = {
+        "ID": "k",
+        "Status": "Enabled",
+        "Filter": {"Prefix": "raw/"},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 30, "NewerNoncurrentVersions": 3},
+    }
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="moto-gap")
+        s3.put_bucket_lifecycle_configuration(
+            Bucket="moto-gap", LifecycleConfiguration={"Rules": [rule]}
+        )
+        (stored,) = s3.get_bucket_lifecycle_configuration(Bucket="moto-gap")["Rules"]
+    assert stored["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
