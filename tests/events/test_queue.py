@@ -41,7 +41,7 @@ def test_ack_many_settles_each_message_its_lease_still_holds(tmp_path: Path) -> 
     first = q.receive(1, 30)
     clock.now += 31  # the first lease runs out: another worker takes that message
     taken = q.receive(3, 30)
-    assert [m.id for m in taken][0] == first[0].id
+    assert taken[0].id == first[0].id
     assert q.ack_many([*first, *taken[1:]]) == [False, True, True]
     assert [row["id"] for row in q.pending()] == [first[0].id]  # still leased by the other
     assert q.ack_many([taken[0]]) == [True]
