@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -101,19 +102,35 @@ class Worker:
             stats.routed += routed
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             while messages := self.queue.receive(self.concurrency * 8, self.visibility_s):
-                outcomes = list(pool.map(self._handle_message, messages))
-                self._ack_processed(messages, outcomes)
-                for outcome in outcomes:
+                for outcome in self._handle_batch(pool, messages):
                     stats.add(outcome)
         return stats
 
-    def _ack_processed(self, messages: list[Message], outcomes: list[dict[str, Any]]) -> None:
-        """Ack every processed message of a received batch at once (one commit locally).
+    def _handle_batch(
+        self, pool: ThreadPoolExecutor, messages: list[Message]
+    ) -> list[dict[str, Any]]:
+        """Handle a received batch; ack its processed messages together (one commit locally).
 
-        Until then a processed message is still leased: a worker killed here has it
-        delivered again, and the idempotent handlers change nothing the second time.
+        Until its ack a processed message stays leased: a worker killed before then has it
+        delivered again, and the idempotent handlers change nothing the second time. Once
+        half the lease has gone by, what is processed is acked at once, so slow handlers
+        (a large conversion) never let a lease run out while their result waits.
         """
-        done = [(m, o) for m, o in zip(messages, outcomes, strict=True) if "settled" not in o]
+        received = time.monotonic()
+        outcomes: list[dict[str, Any]] = []
+        done: list[tuple[Message, dict[str, Any]]] = []
+        handled = pool.map(self._handle_message, messages)
+        for message, outcome in zip(messages, handled, strict=True):
+            outcomes.append(outcome)
+            if "settled" not in outcome:
+                done.append((message, outcome))
+            if done and time.monotonic() - received > self.visibility_s / 2:
+                self._ack(done)
+                done = []
+        self._ack(done)
+        return outcomes
+
+    def _ack(self, done: list[tuple[Message, dict[str, Any]]]) -> None:
         if not done:
             return
         failpoint("worker:handled")
