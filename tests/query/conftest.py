@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -99,6 +100,22 @@ def register_sales(env: LakeEnv, name: str = "sales", prefix: str = "processed/s
     return table
 
 
+@contextmanager
+def open_lake_env(root: Path, config: LakeConfig) -> Iterator[LakeEnv]:
+    """A store with the lake's bucket, a catalog with its database, and a query engine."""
+    store = LocalObjectStore(root)
+    store.create_bucket(BUCKET)
+    catalog = LocalCatalog(root)
+    catalog.create_database(DB)
+    engine = open_query_engine(config, catalog)
+    try:
+        yield LakeEnv(root, config, store, catalog, engine)
+    finally:
+        engine.close()
+        catalog.close()
+        store.close()
+
+
 @pytest.fixture
 def lake_env(tmp_path: Path) -> Iterator[LakeEnv]:
     root = tmp_path / "lake"
@@ -110,18 +127,8 @@ def lake_env(tmp_path: Path) -> Iterator[LakeEnv]:
             "workgroups.analysts.description": "analysts",
         },
     )
-    store = LocalObjectStore(root)
-    store.create_bucket(BUCKET)
-    catalog = LocalCatalog(root)
-    catalog.create_database(DB)
-    engine = open_query_engine(config, catalog)
-    env = LakeEnv(root, config, store, catalog, engine)
-    try:
+    with open_lake_env(root, config) as env:
         yield env
-    finally:
-        engine.close()
-        catalog.close()
-        store.close()
 
 
 @pytest.fixture

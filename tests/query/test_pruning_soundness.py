@@ -16,10 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lakeward.catalog.local import LocalCatalog
-from lakeward.query import open_query_engine
-from lakeward.storage.local import LocalObjectStore
-from tests.query.conftest import BUCKET, DB, LakeEnv, make_config, register_sales
+from tests.query.conftest import LakeEnv, make_config, open_lake_env, register_sales
 
 YEARS = ("2022", "2023", "2024", "2025", "202")
 MONTHS = ("00", "01", "02", "03", "04", "1", "3", "")
@@ -73,20 +70,9 @@ def _where() -> st.SearchStrategy[str]:
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LakeEnv]:
     root = tmp_path_factory.mktemp("soundness") / "lake"
-    config = make_config(root)
-    store = LocalObjectStore(root)
-    store.create_bucket(BUCKET)
-    catalog = LocalCatalog(root)
-    catalog.create_database(DB)
-    engine = open_query_engine(config, catalog)
-    env = LakeEnv(root, config, store, catalog, engine)
-    register_sales(env)
-    try:
+    with open_lake_env(root, make_config(root)) as env:
+        register_sales(env)
         yield env
-    finally:
-        engine.close()
-        catalog.close()
-        store.close()
 
 
 @pytest.fixture(scope="module")
