@@ -172,6 +172,18 @@ def test_each_documented_lenient_cast(
     assert [bad.number for bad in exact.bad] == [2]  # the exact path quarantines it
 
 
+def test_a_record_nested_deeper_than_python_reads_is_read(tmp_path: Path) -> None:
+    deep = '{"id": 1, "event_time": "2024-01-02", "x": ' + "[" * 3000 + "]" * 3000 + "}"
+    text = ndjson({"id": 0, "event_time": "2024-01-01"}) + deep + "\n"
+    exact, duck = both_engines(
+        tmp_path, "in.ndjson", text, columns=COLUMNS, timestamp_field="event_time"
+    )
+    assert duck.engine == "duckdb" and duck.rows_written == 2
+    assert [(bad.number, bad.reason) for bad in exact.bad] == [
+        (2, "invalid JSON: nested too deeply")
+    ]
+
+
 def test_fields_outside_an_inferred_schema_are_ignored(tmp_path: Path) -> None:
     records = [{"id": i, "event_time": "2024-01-01"} for i in range(3)]
     text = ndjson(*records, {"id": 3, "event_time": "2024-01-01", "new": 1})
@@ -185,7 +197,7 @@ def test_fields_outside_an_inferred_schema_are_ignored(tmp_path: Path) -> None:
 def test_the_lenient_casts_are_documented_in_the_readme_and_the_docstring() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     docstring = " ".join((convert_to_parquet.__doc__ or "").split())
-    assert len(LENIENT_CASTS) == 7
+    assert len(LENIENT_CASTS) == 8
     for cast in LENIENT_CASTS:
         assert cast in readme and cast in docstring, cast
 

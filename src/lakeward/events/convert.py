@@ -151,6 +151,7 @@ def convert_to_parquet(
             - a trailing comma before the closing brace is accepted
             - fields outside an inferred schema are ignored (the exact path rejects the record)
             - timestamps DuckDB reads that Python does not: unpadded dates (2024-1-1), 24:00:00 (the next midnight), 'epoch' (1970-01-01)
+            - a record nested deeper than Python's json parser goes (about 1,000 levels) is read
 
     Returns:
         The files written, the counts, the bad records and the written schema.
