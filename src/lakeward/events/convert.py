@@ -232,26 +232,24 @@ def _write_duckdb_batches(
     existed = out_dir.exists()
     shutil.rmtree(staging, ignore_errors=True)
     writers = PartitionWriters(staging, batch_rows)
+    moved: list[PartitionOutput] = []
+    outputs: list[PartitionOutput] | None = moved
     try:
         for key, batch in duckdb_batches(source, codec, converter, batch_rows):
             writers.add(key, batch)
-        staged = writers.close()
-        outputs = []
-        for output in staged:
+        for output in writers.close():
             path = out_dir / output.path.relative_to(staging)
             path.parent.mkdir(parents=True, exist_ok=True)
             output.path.replace(path)
-            outputs.append(PartitionOutput(output.partition, path, output.rows))
+            moved.append(PartitionOutput(output.partition, path, output.rows))
     except (duckdb.Error, OSError):
-        writers.abort()
-        shutil.rmtree(staging, ignore_errors=True)
-        if not existed:
-            with suppress(OSError):
-                out_dir.rmdir()  # only if empty: as the exact path leaves it
-        return None
+        outputs = None
     finally:
         writers.abort()
         shutil.rmtree(staging, ignore_errors=True)
+    if outputs is None and not existed:
+        with suppress(OSError):
+            out_dir.rmdir()  # only if empty: as the exact path leaves it
     return outputs
 
 

@@ -143,12 +143,7 @@ class LocalEventQueue(EventQueue):
         return [_message(row) for row in leased]
 
     def ack(self, message: Message) -> bool:  # noqa: D102
-        with self.db.write() as conn:
-            done = conn.execute(
-                "DELETE FROM event_queue WHERE id = ? AND receipt = ?",
-                (message.id, message.receipt),
-            )
-        return done.rowcount == 1
+        return self.ack_many([message])[0]
 
     def ack_many(self, messages: Sequence[Message]) -> list[bool]:
         """Delete processed messages in one transaction (one commit, not one each)."""

@@ -152,8 +152,7 @@ class Worker:
         """Handle one message and settle it (ack, retry or dead-letter)."""
         outcome = self._handle_message(message)
         if "settled" not in outcome:  # processed: ack it now
-            failpoint("worker:handled")
-            outcome["settled"] = self.queue.ack(message)
+            self._ack([(message, outcome)])
         return outcome
 
     def _handle_message(self, message: Message) -> dict[str, Any]:

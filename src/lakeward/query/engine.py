@@ -435,10 +435,7 @@ class _DuckDB(Closeable):
         if arrow is not None:
             return self._run_arrow(sql, arrow)
         cursor = self._profiled_cursor()
-        relation = cursor.sql(sql)
-        if relation is None:
-            raise InvalidRequest("the query returned no relation: write one SELECT query")
-        table = _bigint_sums(relation).to_arrow_table()
+        table = _query_table(cursor, sql)
         profile: dict[str, Any] = json.loads(cursor.get_profiling_information())
         return table, int(profile.get("io", {}).get("total_bytes_read", 0))
 
@@ -449,10 +446,7 @@ class _DuckDB(Closeable):
         try:
             for part in arrow.parts:
                 cursor.register(part.name, part.dataset(arrow.counting.filesystem))
-            relation = cursor.sql(sql)
-            if relation is None:
-                raise InvalidRequest("the query returned no relation: write one SELECT query")
-            return _bigint_sums(relation).to_arrow_table(), arrow.counting.bytes_read
+            return _query_table(cursor, sql), arrow.counting.bytes_read
         finally:
             cursor.close()
 
@@ -509,6 +503,15 @@ def _columns_differ(exc: Exception) -> bool:
     return "schema mismatch" in text or (
         isinstance(exc, duckdb.BinderException) and "not found in FROM clause" in text
     )
+
+
+def _query_table(cursor: Any, sql: str) -> pa.Table:
+    """Run ``sql`` in ``cursor``; its rows, sums of integers as ``bigint``."""
+    relation = cursor.sql(sql)
+    if relation is None:
+        raise InvalidRequest("the query returned no relation: write one SELECT query")
+    table: pa.Table = _bigint_sums(relation).to_arrow_table()
+    return table
 
 
 def _bigint_sums(relation: Any) -> Any:
